@@ -1,0 +1,60 @@
+# One bootstrap for every target: a fresh clone needs only Python 3.11, Node 20 and the registries.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_gateway/node_modules/.installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint typecheck pytest nodetest bench install clean-data tools
+
+run: install
+	$(BIN)/daodao-ai run
+
+install: $(INSTALLED) $(NODE_INSTALLED)
+
+# torch first, pinned to the local CPU build, or pip resolves a multi-GB CUDA build.
+# llama-cpp-python compiles from source once; pip caches the wheel for later runs.
+$(INSTALLED): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	@echo "installing Python dependencies (the first run compiles llama-cpp-python: ~5-15 min)"
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(NODE_INSTALLED): node_gateway/package-lock.json
+	@command -v npm >/dev/null || { echo "need Node.js 20 and npm on PATH"; exit 1; }
+	cd node_gateway && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Debian's docker-compose 1.29 validates docker-compose.yml offline (no Docker engine needed).
+tools:
+	@command -v docker-compose >/dev/null || { \
+	  echo "installing docker-compose (Debian package) to validate docker-compose.yml"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker-compose >/dev/null; }
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install tools
+	$(BIN)/pytest
+
+nodetest: install
+	cd node_gateway && npm test
+
+test: lint typecheck pytest nodetest
+
+bench: install
+	$(BIN)/python -m bench --data ../shared/data
+
+clean-data:
+	rm -rf .data

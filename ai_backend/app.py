@@ -1,0 +1,62 @@
+"""The FastAPI application: `create_app()` wires settings, resources, middleware and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from ai_backend import __version__
+from ai_backend.config import Settings, get_settings
+from ai_backend.errors import install_error_handlers
+from ai_backend.health.routes import router as health_router
+from ai_backend.health.routes import system as system_router
+from ai_backend.infra.embedder import Embedder
+from ai_backend.observability import RequestIdMiddleware, configure_logging
+from ai_backend.resources import Resources
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
+    """Build the app; pass `embedder` to share an already loaded model (tests do)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = await Resources.open(settings, embedder=embedder)
+        app.state.resources = resources
+        logger.info("api ready", extra={"port": settings.api_port})
+        try:
+            yield
+        finally:
+            await resources.close()
+            logger.info("api stopped")
+
+    app = FastAPI(
+        title="daodao-ai",
+        version=__version__,
+        summary="Recommendations, semantic search and AI feedback for learning communities.",
+        lifespan=lifespan,
+        default_response_class=ORJSONResponse,
+    )
+    install_error_handlers(app)
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
+        app, endpoint="/metrics", include_in_schema=False
+    )
+    # Added last so it wraps everything, including the metrics middleware and error handlers.
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(health_router)
+    app.include_router(system_router)
+    return app
+
+
+def factory() -> FastAPI:
+    """Entry point for `uvicorn --factory ai_backend.app:factory`."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)

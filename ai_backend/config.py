@@ -1,0 +1,137 @@
+"""Settings from the environment (and an optional `.env`), validated once at start-up."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Unset infrastructure URLs mean "use the embedded default"."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    data_dir: Path = Path(".data")
+    api_host: str = "127.0.0.1"
+    api_port: Port = 8000
+    gateway_port: Port = 3000
+    embedded_redis_port: Port = 6390
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_max_connections: Annotated[int, Field(ge=1, le=10_000)] = 64
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection: str = "items"
+
+    embedding_model: str | None = None
+    embedding_batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+
+    llm_base_url: AnyHttpUrl | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "daodao-ai"
+    token_default_ttl: Annotated[int, Field(ge=60, le=31_536_000)] = 3600
+
+    task_soft_time_limit: Annotated[int, Field(ge=1)] = 120
+    task_time_limit: Annotated[int, Field(ge=2)] = 150
+    broker_visibility_timeout: Annotated[int, Field(ge=10)] = 3600
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    load_demo_data: bool = True
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_shape(cls, value: str | None) -> str | None:
+        if value is None or value.startswith("postgresql+asyncpg://"):
+            return value
+        raise ValueError("must start with postgresql+asyncpg:// (the service talks asyncpg)")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_shape(cls, value: str | None) -> str | None:
+        if value is None or value.startswith(("redis://", "rediss://")):
+            return value
+        raise ValueError("must be a redis:// or rediss:// URL")
+
+    @field_validator("qdrant_url")
+    @classmethod
+    def _qdrant_url_shape(cls, value: str | None) -> str | None:
+        if value is None or value == ":memory:" or value.startswith(("http://", "https://")):
+            return value
+        raise ValueError("must be an http(s):// URL of a Qdrant server, or ':memory:'")
+
+    @field_validator("task_time_limit")
+    @classmethod
+    def _hard_limit_above_soft(cls, value: int, info: object) -> int:
+        soft = getattr(info, "data", {}).get("task_soft_time_limit")
+        if soft is not None and value <= soft:
+            raise ValueError("must be greater than TASK_SOFT_TIME_LIMIT")
+        return value
+
+    @field_validator("broker_visibility_timeout")
+    @classmethod
+    def _visibility_above_hard_limit(cls, value: int, info: object) -> int:
+        hard = getattr(info, "data", {}).get("task_time_limit")
+        if hard is not None and value <= hard:
+            # A shorter visibility timeout would redeliver a task that is still running.
+            raise ValueError("must be greater than TASK_TIME_LIMIT")
+        return value
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def postgres_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def redis_dir(self) -> Path:
+        return self.data_dir / "valkey"
+
+    @property
+    def vector_dir(self) -> Path:
+        return self.data_dir / "qdrant"
+
+    def jwt_key(self) -> str:
+        """The signing secret; the embedded default keeps a generated one under `data_dir`."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            draft = path.with_name(f".jwt_secret.{secrets.token_hex(4)}")
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(48))
+            # link() is atomic and refuses to overwrite: concurrent first runs agree on one secret.
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+            draft.unlink()
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

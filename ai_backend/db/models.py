@@ -1,0 +1,194 @@
+"""The AI side's own tables. Ids are the main backend's, so every write is an upsert by id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ai_backend.db.base import Base, Timestamped
+from ai_backend.domain import (
+    CHECKIN_NOTE_MAX,
+    EVENT_TYPES,
+    FEEDBACK_KINDS,
+    FEEDBACK_STATUSES,
+    ITEM_KINDS,
+    ITEM_LEVELS,
+    MOODS,
+    PRACTICE_STATUSES,
+    VISIBILITIES,
+)
+
+ID_LENGTH = 64
+TagList = ARRAY(String(64))
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    bio: Mapped[str] = mapped_column(Text, server_default="")
+    professional_field: Mapped[str | None] = mapped_column(String(200))
+    interests: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
+    tags: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
+    locale: Mapped[str] = mapped_column(String(16), server_default="zh-TW")
+    discoverable: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+class Practice(Timestamped, Base):
+    __tablename__ = "practices"
+    __table_args__ = (
+        CheckConstraint("duration_days BETWEEN 1 AND 90", name="duration_days_range"),
+        CheckConstraint(_one_of("status", PRACTICE_STATUSES), name="status_valid"),
+        CheckConstraint(_one_of("privacy", VISIBILITIES), name="privacy_valid"),
+        CheckConstraint(
+            "end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
+            name="dates_ordered",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    practice_action: Mapped[str] = mapped_column(Text, server_default="")
+    tags: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    duration_days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), server_default="draft")
+    privacy: Mapped[str] = mapped_column(String(16), server_default="public")
+
+
+class Item(Timestamped, Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ITEM_KINDS), name="kind_valid"),
+        CheckConstraint(_one_of("level", ITEM_LEVELS), name="level_valid"),
+        CheckConstraint(_one_of("visibility", VISIBILITIES), name="visibility_valid"),
+        Index("ix_items_tags", "tags", postgresql_using="gin"),
+        Index("ix_items_kind_visibility", "kind", "visibility"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    tags: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
+    category: Mapped[str | None] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(16), server_default="all")
+    language: Mapped[str] = mapped_column(String(16), server_default="zh-TW")
+    url: Mapped[str | None] = mapped_column(String(2048))
+    owner_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # A public practice is also an item; deleting the practice removes its item.
+    practice_id: Mapped[str | None] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), unique=True
+    )
+    visibility: Mapped[str] = mapped_column(String(16), server_default="public")
+    # Hash of the text that was embedded, so a reindex can skip unchanged items.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class Checkin(Timestamped, Base):
+    __tablename__ = "checkins"
+    __table_args__ = (
+        CheckConstraint(
+            f"mood IS NULL OR {_one_of('mood', MOODS)}",
+            name="mood_valid",
+        ),
+        CheckConstraint(
+            f"note IS NULL OR char_length(note) <= {CHECKIN_NOTE_MAX}", name="note_length"
+        ),
+        Index("ix_checkins_practice_id_checkin_date", "practice_id", "checkin_date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    practice_id: Mapped[str] = mapped_column(ForeignKey("practices.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    checkin_date: Mapped[date] = mapped_column(Date)
+    mood: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(_one_of("type", EVENT_TYPES), name="type_valid"),
+        Index("ix_events_user_id_occurred_at", "user_id", "occurred_at"),
+        # Recommendations exclude disliked and hidden items on every request.
+        Index(
+            "ix_events_exclusions",
+            "user_id",
+            "item_id",
+            postgresql_where=text("type IN ('dislike', 'hide')"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class FeedbackJob(Timestamped, Base):
+    __tablename__ = "feedback_jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", FEEDBACK_KINDS), name="kind_valid"),
+        CheckConstraint(_one_of("status", FEEDBACK_STATUSES), name="status_valid"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index("ix_feedback_jobs_status_queued_at", "status", "queued_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    practice_id: Mapped[str] = mapped_column(
+        ForeignKey("practices.id", ondelete="CASCADE"), index=True
+    )
+    checkin_id: Mapped[str | None] = mapped_column(
+        ForeignKey("checkins.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(16), server_default="zh-TW")
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), server_default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(32))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    queued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+    callback_delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    request_id: Mapped[str | None] = mapped_column(String(128))

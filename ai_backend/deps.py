@@ -1,0 +1,84 @@
+"""Dependency aliases: routes name what they need and nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from celery import Celery
+from fastapi import Depends, Header, Request
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai_backend.auth import Principal, Scope, principal_from_header
+from ai_backend.config import Settings
+from ai_backend.infra.embedder import Embedder
+from ai_backend.infra.vector_index import VectorIndex
+from ai_backend.resources import Resources
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_settings_dep(resources: ResourcesDep) -> Settings:
+    return resources.settings
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    """One session per request; the request boundary commits (services only flush)."""
+    async with resources.sessions() as session:
+        yield session
+        await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _cache(resources: ResourcesDep) -> Redis:
+    return resources.redis
+
+
+def _index(resources: ResourcesDep) -> VectorIndex:
+    return resources.index
+
+
+def _embedder(resources: ResourcesDep) -> Embedder:
+    return resources.embedder
+
+
+def _celery(resources: ResourcesDep) -> Celery:
+    return resources.celery
+
+
+CacheDep = Annotated[Redis, Depends(_cache)]
+IndexDep = Annotated[VectorIndex, Depends(_index)]
+EmbedderDep = Annotated[Embedder, Depends(_embedder)]
+CeleryDep = Annotated[Celery, Depends(_celery)]
+
+
+def _principal(
+    resources: ResourcesDep,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Principal:
+    return principal_from_header(
+        authorization, key=resources.jwt_key, issuer=resources.settings.jwt_issuer
+    )
+
+
+def _scoped(scope: Scope) -> Any:
+    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+        principal.require(scope)
+        return principal
+
+    return Depends(check)
+
+
+ReadPrincipal = Annotated[Principal, _scoped("read")]
+WritePrincipal = Annotated[Principal, _scoped("write")]
+AdminPrincipal = Annotated[Principal, _scoped("admin")]

@@ -1,0 +1,25 @@
+"""Vocabulary shared by the schemas, the database constraints and the services."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+ItemKind = Literal["course", "book", "video", "website", "tool", "article", "practice", "other"]
+ItemLevel = Literal["beginner", "intermediate", "advanced", "all"]
+Visibility = Literal["public", "private", "hidden"]
+PracticeStatus = Literal["draft", "not_started", "active", "completed", "archived"]
+Mood = Literal["give_up", "frustrated", "bored", "neutral", "good", "happy"]
+EventType = Literal["view", "like", "bookmark", "complete", "checkin", "dislike", "hide"]
+FeedbackKind = Literal["checkin_encouragement", "weekly_summary", "completion_insight"]
+FeedbackStatus = Literal["queued", "running", "succeeded", "failed"]
+
+ITEM_KINDS: tuple[str, ...] = get_args(ItemKind)
+ITEM_LEVELS: tuple[str, ...] = get_args(ItemLevel)
+VISIBILITIES: tuple[str, ...] = get_args(Visibility)
+PRACTICE_STATUSES: tuple[str, ...] = get_args(PracticeStatus)
+MOODS: tuple[str, ...] = get_args(Mood)
+EVENT_TYPES: tuple[str, ...] = get_args(EventType)
+FEEDBACK_KINDS: tuple[str, ...] = get_args(FeedbackKind)
+FEEDBACK_STATUSES: tuple[str, ...] = get_args(FeedbackStatus)
+
+CHECKIN_NOTE_MAX = 300

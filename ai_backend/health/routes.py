@@ -1,0 +1,53 @@
+"""`/healthz` and `/readyz` (no auth), plus authenticated diagnostics under `/v1/system`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from ai_backend.deps import AdminPrincipal, CeleryDep, ReadPrincipal, ResourcesDep
+from ai_backend.errors import error_response
+from ai_backend.health.schemas import Health, Readiness, WhoAmI, WorkerPing
+from ai_backend.health.service import ping_worker
+
+router = APIRouter()
+system = APIRouter(prefix="/v1/system", tags=["system"])
+
+
+@router.get("/healthz", response_model=Health, tags=["health"])
+async def healthz() -> Health:
+    """The process is alive."""
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    tags=["health"],
+    responses={503: {"description": "a dependency does not answer"}},
+)
+async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
+    """Ready only when PostgreSQL, Redis, the vector index and the embedding model answer."""
+    checks = await resources.readiness()
+    failing = sorted(name for name, state in checks.items() if state != "ok")
+    if failing:
+        return error_response(
+            503,
+            "not_ready",
+            f"not ready: {', '.join(failing)} not answering",
+            details={"checks": checks},
+            headers={"Retry-After": "5"},
+        )
+    return Readiness(status="ready", checks=checks)
+
+
+@system.get("/whoami", response_model=WhoAmI)
+async def whoami(principal: ReadPrincipal) -> WhoAmI:
+    """The token's subject and scopes, as this service sees them."""
+    return WhoAmI(subject=principal.subject, scopes=sorted(principal.scopes))
+
+
+@system.post("/worker-ping", response_model=WorkerPing)
+async def worker_ping(_: AdminPrincipal, celery: CeleryDep) -> WorkerPing:
+    """Send a `system.ping` task through the queue and wait for a worker to answer."""
+    return await ping_worker(celery)

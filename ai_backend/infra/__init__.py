@@ -1,0 +1,1 @@
+"""Adapters to the outside world: servers, cache, vector index, embedder, LLM clients."""

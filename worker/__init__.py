@@ -1,0 +1,1 @@
+"""Celery worker: thin task shells around the same services the API uses."""
