@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from fastapi.responses import ORJSONResponse
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from ai_backend import __version__
+from ai_backend.catalog.indexing import sync_index
 from ai_backend.config import Settings, get_settings
 from ai_backend.errors import install_error_handlers
 from ai_backend.health.routes import router as health_router
@@ -30,10 +32,17 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = await Resources.open(settings, embedder=embedder)
         app.state.resources = resources
-        logger.info("api ready", extra={"port": settings.api_port})
+        # The index is derived data: bring it in step with PostgreSQL without delaying start-up.
+        syncing = asyncio.create_task(
+            sync_index(resources.sessions, index=resources.index, embedder=resources.embedder)
+        )
+        syncing.add_done_callback(_report_sync)
+        logger.info("api started", extra={"port": settings.api_port})
         try:
             yield
         finally:
+            syncing.cancel()
+            await asyncio.gather(syncing, return_exceptions=True)
             await resources.close()
             logger.info("api stopped")
 
@@ -53,6 +62,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(health_router)
     app.include_router(system_router)
     return app
+
+
+def _report_sync(task: asyncio.Task[int]) -> None:
+    if task.cancelled():
+        return
+    if (exc := task.exception()) is not None:
+        logger.error("vector index sync failed", exc_info=exc)
+    elif task.result():
+        logger.info("vector index synced", extra={"items": task.result()})
 
 
 def factory() -> FastAPI:

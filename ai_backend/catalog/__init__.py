@@ -1,0 +1,1 @@
+"""The catalogue: items, and their derived vectors."""

@@ -1,0 +1,1 @@
+"""The demo data set loaded on the first `make run`."""
