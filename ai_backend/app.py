@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from ai_backend import __version__
@@ -51,7 +50,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         version=__version__,
         summary="Recommendations, semantic search and AI feedback for learning communities.",
         lifespan=lifespan,
-        default_response_class=ORJSONResponse,
     )
     install_error_handlers(app)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(

@@ -89,3 +89,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "celery"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # One line per request is noise at INFO and costs throughput; DEBUG turns it back on.
+    if level != "DEBUG":
+        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

@@ -1,0 +1,144 @@
+"""Real servers, started once per test session: PostgreSQL, Valkey, the embedding model.
+
+Set TEST_DATABASE_URL and TEST_REDIS_URL to run against servers you already have; the suite
+wipes that database's public schema and that Redis database at the start.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ai_backend.app import create_app
+from ai_backend.auth import issue_token
+from ai_backend.config import Settings
+from ai_backend.db.migrate import upgrade
+from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
+from ai_backend.infra.embedder import Embedder
+
+JWT_SECRET = "test-secret-" + "x" * 60
+ISSUER = "daodao-ai"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll with a deadline; fail naming what never happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    server = None
+    if url is None:
+        server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data")
+        url = server.start()
+    else:
+        import asyncio
+
+        async def wipe() -> None:
+            engine = create_async_engine(url)
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+            await engine.dispose()
+
+        asyncio.run(wipe())
+    upgrade(url)
+    yield url
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("TEST_REDIS_URL")
+    server = None
+    if url is None:
+        server = EmbeddedValkey(tmp_path_factory.mktemp("valkey"), free_port())
+        url = server.start()
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "jwt_secret": JWT_SECRET,
+        "load_demo_data": False,
+        **overrides,
+    }
+    return Settings.model_validate(values)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("data"), database_url, redis_url)
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, embedder: Embedder) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, embedder=embedder)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+def token() -> Callable[..., str]:
+    def mint(*scopes: str, ttl: int = 300, sub: str = "tests") -> str:
+        return issue_token(
+            JWT_SECRET, scopes=list(scopes), subject=sub, ttl_seconds=ttl, issuer=ISSUER
+        )
+
+    return mint
+
+
+@pytest.fixture
+def auth(token: Callable[..., str]) -> Callable[..., dict[str, str]]:
+    def headers(*scopes: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token(*scopes)}"}
+
+    return headers
+
+
+@pytest.fixture
+def unique() -> str:
+    """A fresh id prefix, so tests sharing a database never collide."""
+    return uuid.uuid4().hex[:12]

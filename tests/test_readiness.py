@@ -1,0 +1,69 @@
+"""`/readyz` answers 200 only while every dependency answers, and names the one that does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from ai_backend.app import create_app
+from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
+from ai_backend.infra.embedder import Embedder
+from tests.conftest import free_port, make_settings
+
+
+async def readiness(app: FastAPI) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        return await http.get("/readyz")
+
+
+async def test_ready_when_all_answer(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {
+        "postgres": "ok",
+        "redis": "ok",
+        "vector_index": "ok",
+        "embedding_model": "ok",
+    }
+
+
+async def test_readiness_flips_when_redis_then_postgres_stop(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    # Private servers: stopping the session's shared ones would break other tests.
+    postgres = EmbeddedPostgres(tmp_path / "pg")
+    valkey = EmbeddedValkey(tmp_path / "valkey", free_port())
+    settings = make_settings(tmp_path / "data", postgres.start(), valkey.start())
+    app = create_app(settings, embedder=embedder)
+    try:
+        async with app.router.lifespan_context(app):
+            assert (await readiness(app)).status_code == 200
+
+            valkey.stop()
+            response = await readiness(app)
+            assert response.status_code == 503
+            body = response.json()
+            assert body["error"]["code"] == "not_ready"
+            assert "redis" in body["error"]["message"]
+            assert body["error"]["details"]["checks"]["redis"].startswith("error")
+            assert body["error"]["details"]["checks"]["postgres"] == "ok"
+            assert response.headers["retry-after"] == "5"
+
+            postgres.stop()
+            response = await readiness(app)
+            assert response.status_code == 503
+            checks = response.json()["error"]["details"]["checks"]
+            assert checks["postgres"].startswith("error")
+            assert checks["vector_index"] == "ok"
+            assert "postgres, redis" in response.json()["error"]["message"]
+
+            # Liveness is not readiness: the process itself is still fine.
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                assert (await http.get("/healthz")).status_code == 200
+    finally:
+        valkey.stop()
+        postgres.stop()

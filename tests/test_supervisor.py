@@ -1,0 +1,97 @@
+"""`daodao-ai run` end to end: ready, reachable through both ports, and nothing left after SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import free_port, wait_until
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def start(data_dir: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL", "JWT_SECRET")}
+    env.update({"DATA_DIR": str(data_dir), **{k: str(v) for k, v in ports.items()}})
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ai_backend.cli", "run"],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+
+
+def processes_of(data_dir: Path, ports: dict[str, int]) -> list[psutil.Process]:
+    """Every live process that belongs to this run: by data folder, port or supervisor env."""
+    marks = [str(data_dir), *(f"--port {p}" for p in ports.values())]
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        try:
+            if proc.info["status"] == psutil.STATUS_ZOMBIE:
+                continue
+            cmdline = " ".join(proc.info["cmdline"] or [])
+            environ = proc.environ() if not any(m in cmdline for m in marks) else {}
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if any(m in cmdline for m in marks) or environ.get("DATA_DIR") == str(data_dir):
+            found.append(proc)
+    return found
+
+
+def ready(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {"API_PORT": free_port(), "GATEWAY_PORT": free_port(), "EMBEDDED_REDIS_PORT": free_port()}
+
+
+def test_run_serves_then_stops_cleanly_and_keeps_data(tmp_path: Path, ports: dict[str, int]) -> None:
+    data_dir = tmp_path / "data"
+    log = tmp_path / "run.log"
+    api = f"http://127.0.0.1:{ports['API_PORT']}"
+    gateway = f"http://127.0.0.1:{ports['GATEWAY_PORT']}"
+
+    for attempt in (1, 2):
+        supervisor = start(data_dir, ports, log)
+        try:
+            wait_until(lambda: ready(f"{api}/readyz"), timeout=120, what=f"/readyz (run {attempt})")
+            wait_until(lambda: ready(f"{gateway}/healthz"), timeout=30, what="gateway /healthz")
+            for base in (api, gateway):
+                response = httpx.get(f"{base}/v1/system/whoami", headers={"X-Request-ID": "sup-1"})
+                assert response.status_code == 401
+                assert response.json()["error"]["code"] == "unauthorized"
+                assert response.json()["request_id"] == "sup-1"
+            assert processes_of(data_dir, ports), "the run's processes are visible while it runs"
+        finally:
+            supervisor.send_signal(signal.SIGTERM)
+            assert supervisor.wait(timeout=60) == 0
+        wait_until(lambda: not processes_of(data_dir, ports), timeout=15, what="every process to exit")
+
+    text = log.read_text(errors="replace")
+    assert "loaded demo data" in text
+    assert "demo data not loaded again" in text, "the second run found the first run's data"
+
+
+def test_run_refuses_a_taken_port_with_advice(tmp_path: Path, ports: dict[str, int]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", ports["API_PORT"]))
+        blocker.listen()
+        log = tmp_path / "run.log"
+        supervisor = start(tmp_path / "data", ports, log)
+        assert supervisor.wait(timeout=60) == 2
+    text = log.read_text()
+    assert f"port {ports['API_PORT']} (API_PORT) is already in use" in text
+    assert "set API_PORT" in text
+    assert not processes_of(tmp_path / "data", ports)

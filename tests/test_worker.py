@@ -1,0 +1,64 @@
+"""A real Celery worker on the real broker: the request id reaches the task."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ai_backend.config import Settings
+from ai_backend.infra.queue import make_celery
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def worker(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen[bytes]]:
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "REDIS_URL": str(settings.redis_url),
+        "DATABASE_URL": str(settings.database_url),
+        "DATA_DIR": str(settings.data_dir),
+        "JWT_SECRET": "unused-by-the-worker",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "worker.celery_app:app", "worker",
+             "--pool", "solo", "--loglevel", "INFO", "--hostname", "test-worker@%h"],
+            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
+
+
+async def test_request_id_travels_into_the_task(
+    worker: subprocess.Popen[bytes],
+    client: httpx.AsyncClient,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    headers = {**auth("admin"), "X-Request-ID": "trace-from-node-1"}
+    # The first ping may wait for the worker to boot; the endpoint itself polls with a deadline.
+    response = await client.post("/v1/system/worker-ping", headers=headers, timeout=30)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["request_id"] == "trace-from-node-1"
+    assert body["worker"].startswith("test-worker@")
+    assert worker.poll() is None
+
+
+def test_celery_runs_with_production_settings(settings: Settings) -> None:
+    conf = make_celery(settings, str(settings.redis_url)).conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
