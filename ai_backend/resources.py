@@ -44,9 +44,10 @@ class Resources:
                 "DATABASE_URL and REDIS_URL must be set for the API process; "
                 "`make run` (daodao-ai run) starts embedded servers and sets them for you"
             )
-        embedder = embedder or await asyncio.to_thread(
-            Embedder, settings.embedding_model, batch_size=settings.embedding_batch_size
-        )
+        if embedder is None:
+            embedder = await asyncio.to_thread(
+                Embedder, settings.embedding_model, batch_size=settings.embedding_batch_size
+            )
         if settings.qdrant_url:
             api_key = (
                 settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None

@@ -89,7 +89,9 @@ def embedder() -> Embedder:
     return Embedder()
 
 
-def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides: object) -> Settings:
+def make_settings(
+    data_dir: Path, database_url: str, redis_url: str, **overrides: object
+) -> Settings:
     values: dict[str, object] = {
         "data_dir": data_dir,
         "database_url": database_url,
@@ -102,7 +104,9 @@ def make_settings(data_dir: Path, database_url: str, redis_url: str, **overrides
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str) -> Settings:
+def settings(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str, redis_url: str
+) -> Settings:
     return make_settings(tmp_path_factory.mktemp("data"), database_url, redis_url)
 
 

@@ -16,7 +16,13 @@ WHOAMI = "/v1/system/whoami"
 
 def claims(**overrides: object) -> dict[str, object]:
     now = int(time.time())
-    base: dict[str, object] = {"sub": "t", "scope": "read", "iat": now, "exp": now + 60, "iss": ISSUER}
+    base: dict[str, object] = {
+        "sub": "t",
+        "scope": "read",
+        "iat": now,
+        "exp": now + 60,
+        "iss": ISSUER,
+    }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -49,7 +55,9 @@ async def test_bad_tokens_get_401_envelope(
     assert response.headers["www-authenticate"] == "Bearer"
 
 
-async def test_missing_scope_gets_403(client: httpx.AsyncClient, auth: Callable[..., dict[str, str]]) -> None:
+async def test_missing_scope_gets_403(
+    client: httpx.AsyncClient, auth: Callable[..., dict[str, str]]
+) -> None:
     response = await client.get(WHOAMI, headers=auth("write"))
     assert response.status_code == 403
     assert response.json()["error"]["details"] == {"required": "read", "granted": ["write"]}
@@ -63,7 +71,9 @@ async def test_missing_scope_gets_403(client: httpx.AsyncClient, auth: Callable[
 async def test_granted_scope_passes(
     client: httpx.AsyncClient, token: Callable[..., str], scopes: tuple[str, ...]
 ) -> None:
-    response = await client.get(WHOAMI, headers={"Authorization": f"Bearer {token(*scopes, sub='svc')}"})
+    response = await client.get(
+        WHOAMI, headers={"Authorization": f"Bearer {token(*scopes, sub='svc')}"}
+    )
     assert response.status_code == 200
     assert response.json() == {"subject": "svc", "scopes": sorted(scopes)}
 
@@ -82,7 +92,12 @@ async def test_health_and_metrics_need_no_token(client: httpx.AsyncClient, path:
 
 async def test_every_v1_route_demands_a_token(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
-    v1 = [(path, method) for path, ops in schema["paths"].items() for method in ops if path.startswith("/v1")]
+    v1 = [
+        (path, method)
+        for path, ops in schema["paths"].items()
+        for method in ops
+        if path.startswith("/v1")
+    ]
     assert v1, "the API exposes /v1 routes"
     for path, method in v1:
         response = await client.request(method.upper(), path)

@@ -29,7 +29,9 @@ CLI = [sys.executable, "-m", "ai_backend.cli"]
         ("BROKER_VISIBILITY_TIMEOUT", "60", "TASK_TIME_LIMIT"),
     ],
 )
-def test_invalid_setting_fails_readably(tmp_path: Path, variable: str, value: str, says: str) -> None:
+def test_invalid_setting_fails_readably(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
     env = {**os.environ, "DATA_DIR": str(tmp_path), variable: value}
     result = subprocess.run(
         [*CLI, "token"], env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60
@@ -48,7 +50,12 @@ def test_token_command_mints_a_token_for_the_running_configuration(tmp_path: Pat
     env.pop("JWT_SECRET", None)
     result = subprocess.run(
         [*CLI, "token", "--scopes", "read,admin", "--sub", "ops", "--ttl", "120"],
-        env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
     )
     secret = Settings(data_dir=tmp_path).jwt_key()
     claims = jwt.decode(result.stdout.strip(), secret, algorithms=["HS256"], issuer="daodao-ai")
@@ -58,8 +65,12 @@ def test_token_command_mints_a_token_for_the_running_configuration(tmp_path: Pat
     assert (tmp_path / "jwt_secret").stat().st_mode & 0o077 == 0, "the secret is private"
 
     bad = subprocess.run(
-        [*CLI, "token", "--scopes", "read,root"], env=env, capture_output=True, text=True,
-        cwd=tmp_path, timeout=60,
+        [*CLI, "token", "--scopes", "read,root"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert bad.returncode == 2
     assert "root" in bad.stderr
@@ -75,9 +86,18 @@ def test_docker_compose_file_parses() -> None:
     assert compose, "docker-compose (Debian package) is installed by `make test`"
     result = subprocess.run(
         [compose, "-f", str(PROJECT_ROOT / "docker-compose.yml"), "config", "--services"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "JWT_SECRET": "x" * 40},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "JWT_SECRET": "x" * 40},
     )
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == {
-        "postgres", "redis", "qdrant", "migrate", "api", "worker", "gateway"
+        "postgres",
+        "redis",
+        "qdrant",
+        "migrate",
+        "api",
+        "worker",
+        "gateway",
     }

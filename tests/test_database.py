@@ -54,7 +54,12 @@ async def test_constraints_reject_invalid_rows(conn: AsyncConnection, unique: st
     assert await rejected(conn, insert(Practice).values({**practice, "duration_days": 91}))
     assert await rejected(conn, insert(Practice).values({**practice, "status": "paused"}))
     await conn.execute(insert(Practice).values(practice))
-    checkin = {"id": f"c-{unique}", "practice_id": practice["id"], "user_id": user, "checkin_date": DAY}
+    checkin = {
+        "id": f"c-{unique}",
+        "practice_id": practice["id"],
+        "user_id": user,
+        "checkin_date": DAY,
+    }
     assert await rejected(conn, insert(Checkin).values({**checkin, "mood": "ecstatic"}))
     assert await rejected(conn, insert(Checkin).values({**checkin, "note": "字" * 301}))
     await conn.execute(insert(Checkin).values({**checkin, "note": "字" * 300, "mood": "good"}))
@@ -67,9 +72,19 @@ async def test_constraints_reject_invalid_rows(conn: AsyncConnection, unique: st
 async def test_deleting_a_user_cascades(conn: AsyncConnection, unique: str) -> None:
     user = f"u-{unique}"
     await conn.execute(insert(User).values(id=user, display_name="Gone"))
-    await conn.execute(insert(Practice).values(id=f"p-{unique}", owner_id=user, title="t", duration_days=7))
-    await conn.execute(insert(Item).values(id=f"i-{unique}", kind="practice", title="t", owner_id=user, practice_id=f"p-{unique}"))
-    await conn.execute(insert(Event).values(id=f"e-{unique}", user_id=user, item_id=f"i-{unique}", type="like", occurred_at=MOMENT))
+    await conn.execute(
+        insert(Practice).values(id=f"p-{unique}", owner_id=user, title="t", duration_days=7)
+    )
+    await conn.execute(
+        insert(Item).values(
+            id=f"i-{unique}", kind="practice", title="t", owner_id=user, practice_id=f"p-{unique}"
+        )
+    )
+    await conn.execute(
+        insert(Event).values(
+            id=f"e-{unique}", user_id=user, item_id=f"i-{unique}", type="like", occurred_at=MOMENT
+        )
+    )
     await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user})
     for model in (Practice, Item, Event):
         left = (await conn.execute(select(model).where(model.id.like(f"%{unique}")))).all()
@@ -85,7 +100,8 @@ async def test_demo_catalogue_loads_and_is_consistent(conn: AsyncConnection) -> 
     assert counts["items"] == len(data["items"]) + sum(
         1 for p in data["practices"] if p["privacy"] == "public"
     )
-    assert counts["events"] > 0 and counts["checkins"] > 0
+    assert counts["events"] > 0
+    assert counts["checkins"] > 0
     private = await conn.scalar(select(Item.id).where(Item.id == "p-german-listen"))
     assert private is None, "private practices are never catalogue items"
 

@@ -1,4 +1,4 @@
-"""`daodao-ai run` end to end: ready, reachable through both ports, and nothing left after SIGTERM."""
+"""`daodao-ai run` end to end: ready on both ports, and nothing left running after SIGTERM."""
 
 from __future__ import annotations
 
@@ -19,12 +19,19 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 def start(data_dir: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL", "JWT_SECRET")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL", "JWT_SECRET")
+    }
     env.update({"DATA_DIR": str(data_dir), **{k: str(v) for k, v in ports.items()}})
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "ai_backend.cli", "run"],
-            cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -54,10 +61,16 @@ def ready(url: str) -> bool:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {"API_PORT": free_port(), "GATEWAY_PORT": free_port(), "EMBEDDED_REDIS_PORT": free_port()}
+    return {
+        "API_PORT": free_port(),
+        "GATEWAY_PORT": free_port(),
+        "EMBEDDED_REDIS_PORT": free_port(),
+    }
 
 
-def test_run_serves_then_stops_cleanly_and_keeps_data(tmp_path: Path, ports: dict[str, int]) -> None:
+def test_run_serves_then_stops_cleanly_and_keeps_data(
+    tmp_path: Path, ports: dict[str, int]
+) -> None:
     data_dir = tmp_path / "data"
     log = tmp_path / "run.log"
     api = f"http://127.0.0.1:{ports['API_PORT']}"
@@ -77,7 +90,9 @@ def test_run_serves_then_stops_cleanly_and_keeps_data(tmp_path: Path, ports: dic
         finally:
             supervisor.send_signal(signal.SIGTERM)
             assert supervisor.wait(timeout=60) == 0
-        wait_until(lambda: not processes_of(data_dir, ports), timeout=15, what="every process to exit")
+        wait_until(
+            lambda: not processes_of(data_dir, ports), timeout=15, what="every process to exit"
+        )
 
     text = log.read_text(errors="replace")
     assert "loaded demo data" in text

@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 from ai_backend.infra.embedder import Embedder
-from ai_backend.infra.vector_index import EdgeVectorIndex, ServerVectorIndex, VectorIndex, VectorPoint
+from ai_backend.infra.vector_index import (
+    EdgeVectorIndex,
+    ServerVectorIndex,
+    VectorIndex,
+    VectorPoint,
+)
 
 DOCS = {
     "py": ("Python programming for beginners: variables, loops and functions", "course", "en"),
@@ -19,12 +24,16 @@ DOCS = {
 
 
 @pytest.fixture(params=["edge", "server"])
-async def index(request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder) -> AsyncIterator[VectorIndex]:
+async def index(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder
+) -> AsyncIterator[VectorIndex]:
     if request.param == "edge":
         backend: VectorIndex = EdgeVectorIndex(tmp_path / "edge", embedder.dimension)
     else:
         # qdrant-client's local mode takes exactly the calls a Qdrant server takes.
-        backend = await ServerVectorIndex.connect(":memory:", collection="items", dimension=embedder.dimension)
+        backend = await ServerVectorIndex.connect(
+            ":memory:", collection="items", dimension=embedder.dimension
+        )
     yield backend
     await backend.close()
 
@@ -39,7 +48,9 @@ async def load(index: VectorIndex, embedder: Embedder) -> None:
     )
 
 
-async def test_nearest_neighbour_is_the_meaningful_one(index: VectorIndex, embedder: Embedder) -> None:
+async def test_nearest_neighbour_is_the_meaningful_one(
+    index: VectorIndex, embedder: Embedder
+) -> None:
     await load(index, embedder)
     assert await index.count() == 4
     query = embedder.encode(["learn to code in Python"])[0].tolist()
@@ -58,7 +69,9 @@ async def test_filters_restrict_the_candidates(index: VectorIndex, embedder: Emb
     assert {h.key for h in hits} == {"run", "guitar"}
 
 
-async def test_upsert_is_idempotent_and_delete_removes(index: VectorIndex, embedder: Embedder) -> None:
+async def test_upsert_is_idempotent_and_delete_removes(
+    index: VectorIndex, embedder: Embedder
+) -> None:
     await load(index, embedder)
     await load(index, embedder)
     assert await index.count() == 4

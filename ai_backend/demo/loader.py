@@ -67,7 +67,7 @@ def _checkin_rows(data: dict[str, Any], owners: dict[str, str]) -> list[dict[str
 
 
 def _event_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for user_id, history in data["history"].items():
         for event_type, item_ids in history.items():
             for offset, item_id in enumerate(item_ids):

