@@ -13,6 +13,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from ai_backend import __version__
 from ai_backend.catalog.indexing import sync_index
 from ai_backend.config import Settings, get_settings
+from ai_backend.deps import token_failure
 from ai_backend.errors import install_error_handlers
 from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         summary="Recommendations, semantic search and AI feedback for learning communities.",
         lifespan=lifespan,
     )
-    install_error_handlers(app)
+    install_error_handlers(app, guard=token_failure)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
         app, endpoint="/metrics", include_in_schema=False
     )

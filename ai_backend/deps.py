@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_backend.auth import Principal, Scope, principal_from_header
 from ai_backend.config import Settings
+from ai_backend.errors import DomainError
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.vector_index import VectorIndex
 from ai_backend.resources import Resources
@@ -69,6 +70,15 @@ def _principal(
     return principal_from_header(
         authorization, key=resources.jwt_key, issuer=resources.settings.jwt_issuer
     )
+
+
+def token_failure(request: Request) -> DomainError | None:
+    """Why this request's token is not acceptable, or None when it is."""
+    try:
+        _principal(get_resources(request), request.headers.get("authorization"))
+    except DomainError as exc:
+        return exc
+    return None
 
 
 def _scoped(scope: Scope) -> Any:

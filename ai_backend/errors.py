@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -112,7 +113,13 @@ def _describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[s
     return f"{where}: {first['message']}{more}", details
 
 
-def install_error_handlers(app: FastAPI) -> None:
+PROTECTED_PREFIX = "/v1/"
+Guard = Callable[[Request], "DomainError | None"]
+
+
+def install_error_handlers(app: FastAPI, *, guard: Guard | None = None) -> None:
+    """Render every failure as the envelope; `guard` vets callers of unknown /v1 paths."""
+
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         return error_response(
@@ -125,7 +132,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "validation_error", message, details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code in (404, 405) and request.url.path.startswith(PROTECTED_PREFIX):
+            # Unauthenticated callers learn nothing about which /v1 routes exist.
+            denial = guard(request) if guard is not None else None
+            if denial is not None:
+                return await _domain(request, denial)
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         return error_response(
             exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)

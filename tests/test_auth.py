@@ -84,6 +84,12 @@ async def test_unknown_scopes_in_a_token_grant_nothing(client: httpx.AsyncClient
     assert response.status_code == 403
 
 
+async def test_metrics_count_requests(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+    metrics = (await client.get("/metrics")).text
+    assert 'http_requests_total{handler="/healthz",method="GET",status="2xx"}' in metrics
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
 async def test_health_and_metrics_need_no_token(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path)
@@ -102,3 +108,17 @@ async def test_every_v1_route_demands_a_token(client: httpx.AsyncClient) -> None
     for path, method in v1:
         response = await client.request(method.upper(), path)
         assert response.status_code == 401, (method, path)
+
+
+async def test_unknown_v1_paths_reveal_nothing_without_a_token(
+    client: httpx.AsyncClient, auth: Callable[..., dict[str, str]]
+) -> None:
+    anonymous = await client.get("/v1/no-such-route")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthorized"
+    wrong_method = await client.delete("/v1/system/whoami")
+    assert wrong_method.status_code == 401
+
+    known = await client.get("/v1/no-such-route", headers=auth("read"))
+    assert known.status_code == 404
+    assert known.json()["error"]["code"] == "not_found"

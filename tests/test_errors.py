@@ -12,7 +12,7 @@ from ai_backend.observability import RequestIdMiddleware
 
 
 async def test_unknown_path_and_method_use_the_envelope(client: httpx.AsyncClient) -> None:
-    missing = await client.get("/v1/no-such-thing")
+    missing = await client.get("/no-such-thing")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -18,10 +20,13 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def worker(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[subprocess.Popen[bytes]]:
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+def worker_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("worker") / "worker.log"
+
+
+@pytest.fixture(scope="module")
+def worker(settings: Settings, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    log = worker_log
     env = {
         **os.environ,
         "REDIS_URL": str(settings.redis_url),
@@ -57,6 +62,7 @@ def worker(
 
 async def test_request_id_travels_into_the_task(
     worker: subprocess.Popen[bytes],
+    worker_log: Path,
     client: httpx.AsyncClient,
     auth: Callable[..., dict[str, str]],
 ) -> None:
@@ -68,6 +74,12 @@ async def test_request_id_travels_into_the_task(
     assert body["request_id"] == "trace-from-node-1"
     assert body["worker"].startswith("test-worker@")
     assert worker.poll() is None
+    # The task's own log line carries the same id, so a request can be traced across processes.
+    text = await asyncio.to_thread(worker_log.read_text)
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    pongs = [line for line in lines if line.get("message") == "pong"]
+    assert pongs, "the ping task logged its line"
+    assert pongs[-1]["request_id"] == "trace-from-node-1"
 
 
 def test_celery_runs_with_production_settings(settings: Settings) -> None:
