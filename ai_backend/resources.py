@@ -84,7 +84,7 @@ class Resources:
             "postgres": self._check_postgres(),
             "redis": self._check_redis(),
             "vector_index": self.index.count(),
-            "embedding_model": asyncio.to_thread(self.embedder.encode, ["ready"]),
+            "embedding_model": asyncio.to_thread(self.embedder.answers),
         }
         names = list(checks)
         outcomes = await asyncio.gather(

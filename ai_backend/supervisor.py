@@ -97,7 +97,13 @@ def child_commands(settings: Settings, env: dict[str, str]) -> list[Child]:
         Child(
             "gateway",
             [node, str(PROJECT_ROOT / "node_gateway" / "src" / "server.js")],
-            {**env, "PORT": str(settings.gateway_port), "HOST": "127.0.0.1", "AI_API_URL": api_url},
+            {
+                # The gateway forwards tokens; it never needs the secret or the servers.
+                "PORT": str(settings.gateway_port),
+                "HOST": "127.0.0.1",
+                "AI_API_URL": api_url,
+                "LOG_LEVEL": settings.log_level.lower(),
+            },
         ),
     ]
 

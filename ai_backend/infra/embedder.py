@@ -56,3 +56,13 @@ class Embedder:
 
     async def aencode(self, texts: Sequence[str]) -> Matrix:
         return await asyncio.to_thread(self.encode, texts)
+
+    def answers(self) -> bool:
+        """Encode a probe, unless a batch is running: a busy model is evidently alive."""
+        if not self._lock.acquire(blocking=False):
+            return True
+        try:
+            self._model.encode(["ready"], show_progress_bar=False)
+        finally:
+            self._lock.release()
+        return True
