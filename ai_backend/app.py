@@ -11,7 +11,8 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from ai_backend import __version__
-from ai_backend.catalog.indexing import sync_index
+from ai_backend.catalog.routes import admin as admin_router
+from ai_backend.catalog.routes import router as catalog_router
 from ai_backend.config import Settings, get_settings
 from ai_backend.deps import token_failure
 from ai_backend.errors import install_error_handlers
@@ -20,6 +21,7 @@ from ai_backend.health.routes import system as system_router
 from ai_backend.infra.embedder import Embedder
 from ai_backend.observability import RequestIdMiddleware, configure_logging
 from ai_backend.resources import Resources
+from ai_backend.search.routes import router as search_router
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +35,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         resources = await Resources.open(settings, embedder=embedder)
         app.state.resources = resources
         # The index is derived data: bring it in step with PostgreSQL without delaying start-up.
-        syncing = asyncio.create_task(
-            sync_index(resources.sessions, index=resources.index, embedder=resources.embedder)
-        )
+        syncing = asyncio.create_task(resources.indexer.sync())
         syncing.add_done_callback(_report_sync)
         logger.info("api started", extra={"port": settings.api_port})
         try:
@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
     app.include_router(system_router)
+    app.include_router(catalog_router)
+    app.include_router(search_router)
+    app.include_router(admin_router)
     return app
 
 

@@ -34,7 +34,16 @@ class Settings(BaseSettings):
     qdrant_collection: str = "items"
 
     embedding_model: str | None = None
+    embedding_backend: Literal["onnx", "torch"] = "onnx"
+    embedding_quantize: Literal["none", "int8"] = "none"
     embedding_batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
+
+    # Hybrid search: weights of the dense and keyword lists in reciprocal rank fusion, and how
+    # many candidates each list brings. Tuned on SciFact train and the Chinese set (see README).
+    search_dense_weight: Annotated[float, Field(ge=0, le=100)] = 1.0
+    search_keyword_weight: Annotated[float, Field(ge=0, le=100)] = 1.0
+    search_candidates: Annotated[int, Field(ge=10, le=1000)] = 100
+    bm25_language: str = "english"
 
     llm_base_url: AnyHttpUrl | None = None
     llm_model: str | None = None
@@ -114,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def vector_dir(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.data_dir / "models"
 
     def jwt_key(self) -> str:
         """The signing secret; the embedded default keeps a generated one under `data_dir`."""

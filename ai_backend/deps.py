@@ -11,11 +11,14 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_backend.auth import Principal, Scope, principal_from_header
+from ai_backend.catalog.reindex import ReindexJobs
+from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.errors import DomainError
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.vector_index import VectorIndex
 from ai_backend.resources import Resources
+from ai_backend.search.service import SearchService
 
 
 def get_resources(request: Request) -> Resources:
@@ -57,6 +60,21 @@ def _celery(resources: ResourcesDep) -> Celery:
     return resources.celery
 
 
+def _catalog(resources: ResourcesDep) -> CatalogService:
+    return resources.catalog
+
+
+def _search(resources: ResourcesDep) -> SearchService:
+    return resources.search
+
+
+def _reindex(resources: ResourcesDep) -> ReindexJobs:
+    return resources.reindex
+
+
+CatalogDep = Annotated[CatalogService, Depends(_catalog)]
+SearchDep = Annotated[SearchService, Depends(_search)]
+ReindexDep = Annotated[ReindexJobs, Depends(_reindex)]
 CacheDep = Annotated[Redis, Depends(_cache)]
 IndexDep = Annotated[VectorIndex, Depends(_index)]
 EmbedderDep = Annotated[Embedder, Depends(_embedder)]

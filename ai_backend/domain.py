@@ -23,3 +23,12 @@ FEEDBACK_KINDS: tuple[str, ...] = get_args(FeedbackKind)
 FEEDBACK_STATUSES: tuple[str, ...] = get_args(FeedbackStatus)
 
 CHECKIN_NOTE_MAX = 300
+
+# Ids from the main backend: short, URL-safe, and never empty.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,54}$"
+MAX_BATCH_ITEMS = 1000
+
+
+def practice_item_id(practice_id: str) -> str:
+    """The catalogue item that makes a public practice searchable."""
+    return f"practice:{practice_id}"

@@ -36,6 +36,13 @@ class DomainError(Exception):
         self.headers = headers
 
 
+class Invalid(DomainError):
+    """Input that passed the schema but still cannot be served; the message names the field."""
+
+    status_code = 422
+    code = "validation_error"
+
+
 class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"

@@ -11,15 +11,30 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ai_backend.catalog.indexing import Indexer
+from ai_backend.catalog.reindex import ReindexJobs
+from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedder import Embedder
+from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.queue import make_celery
 from ai_backend.infra.vector_index import EdgeVectorIndex, ServerVectorIndex, VectorIndex
+from ai_backend.search.service import SearchService
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    return Embedder(
+        settings.embedding_model,
+        backend=settings.embedding_backend,
+        quantize=settings.embedding_quantize,
+        cache_dir=settings.model_dir,
+        batch_size=settings.embedding_batch_size,
+    )
 
 
 class MissingServerError(RuntimeError):
@@ -36,6 +51,11 @@ class Resources:
     embedder: Embedder
     celery: Celery
     jwt_key: str
+    keywords: KeywordEncoder
+    indexer: Indexer
+    catalog: CatalogService
+    search: SearchService
+    reindex: ReindexJobs
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
@@ -45,9 +65,7 @@ class Resources:
                 "`make run` (daodao-ai run) starts embedded servers and sets them for you"
             )
         if embedder is None:
-            embedder = await asyncio.to_thread(
-                Embedder, settings.embedding_model, batch_size=settings.embedding_batch_size
-            )
+            embedder = await asyncio.to_thread(build_embedder, settings)
         if settings.qdrant_url:
             api_key = (
                 settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
@@ -61,19 +79,35 @@ class Resources:
         else:
             index = EdgeVectorIndex(settings.vector_dir, embedder.dimension)
         engine = make_engine(str(settings.database_url))
+        sessions = make_session_factory(engine)
         redis_url = str(settings.redis_url)
+        redis = make_redis(redis_url, max_connections=settings.redis_max_connections)
+        keywords = KeywordEncoder(language=settings.bm25_language)
+        indexer = Indexer(sessions, index=index, embedder=embedder, keywords=keywords)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
-            redis=make_redis(redis_url, max_connections=settings.redis_max_connections),
+            sessions=sessions,
+            redis=redis,
             index=index,
             embedder=embedder,
             celery=make_celery(settings, redis_url),
             jwt_key=settings.jwt_key(),
+            keywords=keywords,
+            indexer=indexer,
+            catalog=CatalogService(indexer),
+            search=SearchService(
+                index=index,
+                embedder=embedder,
+                keywords=keywords,
+                weights=(settings.search_dense_weight, settings.search_keyword_weight),
+                candidates=settings.search_candidates,
+            ),
+            reindex=ReindexJobs(indexer, redis),
         )
 
     async def close(self) -> None:
+        await self.reindex.cancel_all()
         await self.index.close()
         await self.redis.aclose()
         await self.engine.dispose()

@@ -85,8 +85,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder()
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    return Embedder(cache_dir=tmp_path_factory.mktemp("models"))
 
 
 def make_settings(

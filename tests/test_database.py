@@ -102,7 +102,7 @@ async def test_demo_catalogue_loads_and_is_consistent(conn: AsyncConnection) -> 
     )
     assert counts["events"] > 0
     assert counts["checkins"] > 0
-    private = await conn.scalar(select(Item.id).where(Item.id == "p-german-listen"))
+    private = await conn.scalar(select(Item.id).where(Item.id == "practice:p-german-listen"))
     assert private is None, "private practices are never catalogue items"
 
 

@@ -1,80 +1,160 @@
-"""Keep the vector index derived from PostgreSQL: it can be rebuilt from the rows at any time."""
+"""Keep the vector index derived from PostgreSQL: it can be rebuilt from the rows at any time.
+
+Each item row carries `fingerprint` (what its point should be) and `indexed_hash` (what the index
+holds). A sync walks the rows where they differ: public items are (re)indexed, everything else is
+removed from the index. Equal text hashes mean the payload changed but not the text, so the
+point's payload is rewritten without embedding again.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Item
 from ai_backend.infra.embedder import Embedder
+from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import VectorIndex, VectorPoint
 
 logger = logging.getLogger(__name__)
-BATCH = 256
+SNIPPET_SOURCE_CHARS = 500
+Progress = Callable[[int, int], None]
+
+PENDING = or_(
+    and_(Item.visibility == "public", Item.indexed_hash.is_distinct_from(Item.fingerprint)),
+    and_(Item.visibility != "public", Item.indexed_hash.is_not(None)),
+)
 
 
-def item_text(item: Item) -> str:
-    """The text a vector stands for: title, tags and description."""
+def item_text(item: Any) -> str:
+    """The text both vectors stand for: title, tags and description."""
     tags = " ".join(f"#{t}" for t in item.tags)
     return f"{item.title}\n{tags}\n{item.description}".strip()
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def item_payload(item: Item) -> dict[str, Any]:
+def item_payload(item: Any) -> dict[str, Any]:
     return {
         "kind": item.kind,
+        "title": item.title,
+        "text": item.description[:SNIPPET_SOURCE_CHARS],
+        "tags": list(item.tags),
+        "category": item.category,
         "level": item.level,
         "language": item.language,
-        "category": item.category,
-        "tags": list(item.tags),
+        "url": item.url,
         "owner_id": item.owner_id,
     }
 
 
-async def index_items(items: Sequence[Item], *, index: VectorIndex, embedder: Embedder) -> None:
-    texts = [item_text(i) for i in items]
-    vectors = await embedder.aencode(texts)
-    await index.upsert(
-        [
-            VectorPoint(key=item.id, vector=vector.tolist(), payload=item_payload(item))
-            for item, vector in zip(items, vectors, strict=True)
-        ]
-    )
-    for item, text in zip(items, texts, strict=True):
-        item.content_hash = content_hash(text)
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-async def sync_index(
-    sessions: async_sessionmaker[AsyncSession], *, index: VectorIndex, embedder: Embedder
-) -> int:
-    """Index every public item when the index and the table disagree; return how many."""
-    public = Item.visibility == "public"
-    async with sessions() as session:
-        expected = await session.scalar(select(func.count()).select_from(Item).where(public))
-        if expected == await index.count():
-            return 0
-        logger.info("vector index out of step with %s public items; rebuilding", expected)
-        indexed = 0
-        offset = 0
+def fingerprint(item: Any) -> str:
+    """'<text hash>:<payload hash>': equal text hashes need no new embedding."""
+    payload = json.dumps(item_payload(item), sort_keys=True, ensure_ascii=False)
+    return f"{_digest(item_text(item))}:{_digest(payload)}"
+
+
+class Indexer:
+    """Brings the index in step with the item rows, in batches."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        index: VectorIndex,
+        embedder: Embedder,
+        keywords: KeywordEncoder,
+        batch_size: int = 256,
+    ) -> None:
+        self.sessions = sessions
+        self.index = index
+        self.embedder = embedder
+        self.keywords = keywords
+        self.batch_size = batch_size
+
+    async def pending(self) -> int:
+        async with self.sessions() as session:
+            return int(
+                await session.scalar(select(func.count()).select_from(Item).where(PENDING)) or 0
+            )
+
+    async def sync(
+        self, ids: Sequence[str] | None = None, *, progress: Progress | None = None
+    ) -> int:
+        """Index what is pending (all of it, or only `ids`); return how many rows changed."""
+        total = await self.pending() if progress else 0
+        done = 0
+        after = ""
         while True:
-            batch = (
-                await session.scalars(
-                    select(Item).where(public).order_by(Item.id).offset(offset).limit(BATCH)
-                )
-            ).all()
-            if not batch:
-                break
-            await index_items(batch, index=index, embedder=embedder)
+            async with self.sessions() as session:
+                query = select(Item).where(PENDING, Item.id > after).order_by(Item.id)
+                if ids is not None:
+                    query = query.where(Item.id.in_(ids))
+                rows = list((await session.scalars(query.limit(self.batch_size))).all())
+                if not rows:
+                    return done
+                await self._apply(session, rows)
+                await session.commit()
+            done += len(rows)
+            after = rows[-1].id
+            if progress:
+                progress(done, max(total, done))
+
+    async def _apply(self, session: AsyncSession, rows: list[Item]) -> None:
+        gone = [r for r in rows if r.visibility != "public"]
+        public = [r for r in rows if r.visibility == "public"]
+        wanted = {r.id: fingerprint(r) for r in public}
+        payload_only = [
+            r
+            for r in public
+            if r.indexed_hash and r.indexed_hash.split(":")[0] == wanted[r.id].split(":")[0]
+        ]
+        fresh = [r for r in public if r not in payload_only]
+        if fresh:
+            texts = [item_text(r) for r in fresh]
+            dense, sparse = await asyncio.gather(
+                self.embedder.aencode(texts),
+                asyncio.to_thread(lambda: [self.keywords.document(t) for t in texts]),
+            )
+            await self.index.upsert(
+                [
+                    VectorPoint(key=r.id, vector=v.tolist(), sparse=s, payload=item_payload(r))
+                    for r, v, s in zip(fresh, dense, sparse, strict=True)
+                ]
+            )
+        for row in payload_only:
+            await self.index.set_payload(row.id, item_payload(row))
+        await self.index.delete([r.id for r in gone])
+        # Record what the index now holds; a row rewritten meanwhile stays pending.
+        if public:
+            table = Item.__table__  # Core, for one executemany UPDATE
+            assert isinstance(table, Table)
+            await session.execute(
+                update(table)
+                .where(table.c.id == bindparam("row_id"), table.c.fingerprint == bindparam("seen"))
+                .values(indexed_hash=bindparam("held"), fingerprint=bindparam("held")),
+                [{"row_id": r.id, "seen": r.fingerprint, "held": wanted[r.id]} for r in public],
+            )
+        if gone:
+            await session.execute(
+                update(Item).where(Item.id.in_([r.id for r in gone])).values(indexed_hash=None)
+            )
+
+    async def rebuild(self, *, progress: Progress | None = None) -> int:
+        """Drop every point and index all public items again from PostgreSQL."""
+        async with self.sessions() as session:
+            await session.execute(update(Item).values(indexed_hash=None))
             await session.commit()
-            indexed += len(batch)
-            offset += BATCH
-            logger.info("indexed %s/%s items", indexed, expected)
+        await self.index.clear()
+        indexed = await self.sync(progress=progress)
+        await self.index.optimize()
         return indexed

@@ -91,6 +91,15 @@ class Item(Timestamped, Base):
         CheckConstraint(_one_of("visibility", VISIBILITIES), name="visibility_valid"),
         Index("ix_items_tags", "tags", postgresql_using="gin"),
         Index("ix_items_kind_visibility", "kind", "visibility"),
+        # The index sync's work list stays small, so a partial index finds it cheaply.
+        Index(
+            "ix_items_index_pending",
+            "id",
+            postgresql_where=text(
+                "(visibility = 'public' AND indexed_hash IS DISTINCT FROM fingerprint)"
+                " OR (visibility <> 'public' AND indexed_hash IS NOT NULL)"
+            ),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
@@ -110,8 +119,10 @@ class Item(Timestamped, Base):
         ForeignKey("practices.id", ondelete="CASCADE"), unique=True
     )
     visibility: Mapped[str] = mapped_column(String(16), server_default="public")
-    # Hash of the text that was embedded, so a reindex can skip unchanged items.
-    content_hash: Mapped[str | None] = mapped_column(String(64))
+    # What the item's index point should be ("<text hash>:<payload hash>"), and what the index
+    # holds. They differ until the index catches up; equal text hashes mean no re-embedding.
+    fingerprint: Mapped[str] = mapped_column(String(64), server_default="")
+    indexed_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Checkin(Timestamped, Base):

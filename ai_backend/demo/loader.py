@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from ai_backend.db.models import Checkin, Event, Item, Practice, User
+from ai_backend.domain import practice_item_id
 
 CATALOG = Path(__file__).with_name("catalog.json")
 # Histories are dated from a fixed day, so two loads of the demo give identical rows.
@@ -35,7 +36,7 @@ def _practice_rows(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dic
             # A public practice is searchable and recommendable as an item of its own.
             items.append(
                 {
-                    "id": raw["id"],
+                    "id": practice_item_id(raw["id"]),
                     "kind": "practice",
                     "title": raw["title"],
                     "description": raw["practice_action"],

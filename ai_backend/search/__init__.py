@@ -1,0 +1,1 @@
+"""Hybrid keyword + vector search over the catalogue."""
