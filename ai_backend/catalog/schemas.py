@@ -67,7 +67,15 @@ class ItemBatchEntry(ItemWrite):
 class ItemBatch(Strict):
     """Up to 1,000 items; each is validated on its own, so one bad item fails alone."""
 
-    items: Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
+    # Entries are typed loosely here and validated one by one (as ItemBatchEntry) by the service.
+    items: Annotated[
+        list[Any],
+        Field(
+            min_length=1,
+            max_length=MAX_BATCH_ITEMS,
+            description="ItemBatchEntry objects: an item's fields plus its `id`",
+        ),
+    ]
 
 
 class WriteResult(BaseModel):

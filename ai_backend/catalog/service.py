@@ -96,7 +96,7 @@ class CatalogService:
         self.indexer = indexer
         self.sessions = indexer.sessions
 
-    async def write_items(self, raw_entries: Sequence[dict[str, Any]]) -> BatchResult:
+    async def write_items(self, raw_entries: Sequence[Any]) -> BatchResult:
         """Validate each entry alone; the last entry for an id wins; a failure sinks itself only."""
         results: list[WriteResult | None] = [None] * len(raw_entries)
         valid: dict[str, tuple[int, ItemBatchEntry]] = {}

@@ -271,12 +271,15 @@ class Embedder:
         self._queries: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
         self._query_cache_size = query_cache_size
         self._queries_lock = threading.Lock()
+        self.texts_encoded = 0  # a running total, for metrics and for tests of skipped work
 
     def encode(self, texts: Sequence[str]) -> Matrix:
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
         with self._lock:
-            return self._encoder.encode(texts)
+            vectors = self._encoder.encode(texts)
+            self.texts_encoded += len(texts)
+            return vectors
 
     async def aencode(self, texts: Sequence[str]) -> Matrix:
         return await asyncio.to_thread(self.encode, texts)
