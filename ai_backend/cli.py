@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import warnings
+from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 from pydantic import ValidationError
 
@@ -77,6 +79,127 @@ def migrate() -> None:
         typer.echo("set DATABASE_URL to the database to migrate", err=True)
         raise typer.Exit(2)
     upgrade(str(settings.database_url))
+
+
+UrlOption = Annotated[
+    str | None, typer.Option(help="the API's base URL (default: http://API_HOST:API_PORT)")
+]
+
+
+@cli.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines of items")],
+    url: UrlOption = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="items per request")] = 500,
+) -> None:
+    """Stream items from a JSONL file through the HTTP API, with progress and a summary."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from ai_backend.client import IngestReport, api_client, read_jsonl
+    from ai_backend.client import ingest as send
+
+    settings = load_settings()
+    total = sum(1 for line in file.open(encoding="utf-8") if line.strip())
+    report = IngestReport()
+
+    async def go() -> None:
+        async with api_client(settings, url, ["write"]) as client:
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                transient=False,
+            ) as bar:
+                task = bar.add_task("ingesting", total=total)
+                rows = (row for _, row in read_jsonl(file, report))
+                await send(
+                    client,
+                    rows,
+                    batch_size=batch_size,
+                    report=report,
+                    on_batch=lambda n: bar.advance(task, n),
+                )
+
+    try:
+        asyncio.run(go())
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the API: {exc}. Is `make run` running?", err=True)
+        raise typer.Exit(1) from None
+    counts = report.counts
+    typer.echo(
+        f"created {counts['created']}, updated {counts['updated']}, "
+        f"unchanged {counts['unchanged']}, failed {counts['failed']} "
+        f"in {report.seconds:.1f} s ({report.total / max(report.seconds, 1e-9):.0f} items/s)"
+    )
+    for error in report.errors:
+        typer.echo(f"  {error}", err=True)
+    if counts["failed"]:
+        raise typer.Exit(1)
+
+
+@cli.command()
+def reindex(url: UrlOption = None) -> None:
+    """Rebuild the vector index from PostgreSQL (through the running API) and wait for it."""
+    import asyncio
+
+    from ai_backend.client import api_client, wait_for_reindex
+
+    settings = load_settings()
+
+    def show(job: dict[str, object]) -> None:
+        typer.echo(f"\r  {job['done']}/{job['total']} items", nl=False)
+
+    async def go() -> dict[str, object]:
+        async with api_client(settings, url, ["admin"]) as client:
+            return await wait_for_reindex(client, on_progress=show)
+
+    try:
+        job = asyncio.run(go())
+    except (httpx.HTTPError, RuntimeError) as exc:
+        typer.echo(f"reindex failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"\nreindex {job['status']}: {job['done']} items")
+    if job["status"] != "succeeded":
+        raise typer.Exit(1)
+
+
+bench_cli = typer.Typer(
+    no_args_is_help=True, help="Benchmarks; each prints a table and writes JSON."
+)
+cli.add_typer(bench_cli, name="bench")
+
+
+@bench_cli.command("search")
+def bench_search(
+    data: Annotated[Path, typer.Option(exists=True, file_okay=False, help="a BEIR-layout folder")],
+    split: Annotated[str, typer.Option(help="qrels/<split>.tsv to score against")] = "test",
+    out: Annotated[Path | None, typer.Option(help="also write the JSON result here")] = None,
+) -> None:
+    """nDCG@10 and Recall@100 per mode, raw embedding and end-to-end ingestion throughput."""
+    from bench.search import run as run_search
+
+    if not (data / "qrels" / f"{split}.tsv").exists():
+        typer.echo(f"no qrels/{split}.tsv in {data}", err=True)
+        raise typer.Exit(2)
+    run_search(data, split, out)
+
+
+@bench_cli.command("latency")
+def bench_latency(
+    data: Annotated[
+        Path, typer.Option(exists=True, file_okay=False, help="the shared data folder")
+    ],
+    sizes: Annotated[str, typer.Option(help="catalogue sizes to measure at, comma-separated")] = (
+        "10000,100000"
+    ),
+) -> None:
+    """Search p50/p99 over HTTP at each catalogue size, with and without filters."""
+    from bench.latency import run as run_latency
+
+    run_latency(data, [int(s) for s in sizes.split(",") if s.strip()])
 
 
 def main() -> None:

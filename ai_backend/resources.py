@@ -21,7 +21,7 @@ from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.queue import make_celery
 from ai_backend.infra.vector_index import EdgeVectorIndex, ServerVectorIndex, VectorIndex
-from ai_backend.search.service import SearchService
+from ai_backend.search.service import SearchService, Weights
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -100,7 +100,11 @@ class Resources:
                 index=index,
                 embedder=embedder,
                 keywords=keywords,
-                weights=(settings.search_dense_weight, settings.search_keyword_weight),
+                weights=Weights(
+                    dense=settings.search_dense_weight,
+                    dense_cjk=settings.search_dense_weight_cjk,
+                    keyword=settings.search_keyword_weight,
+                ),
                 candidates=settings.search_candidates,
             ),
             reindex=ReindexJobs(indexer, redis),
@@ -108,6 +112,7 @@ class Resources:
 
     async def close(self) -> None:
         await self.reindex.cancel_all()
+        await self.indexer.close()
         await self.index.close()
         await self.redis.aclose()
         await self.engine.dispose()

@@ -1,13 +1,25 @@
-"""`make bench`: run every benchmark, or the ones named with --only."""
+"""`make bench`: every benchmark in turn (or those named with --only), on ../shared/data."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bench import startup
+from bench import latency, search, startup
 
-BENCHMARKS = {"startup": startup.main}
+
+def _search(data: Path) -> None:
+    search.run(data / "scifact-train", "train")
+    search.run(data / "cmrc2018-zh", "test")
+
+
+BENCHMARKS: dict[str, Callable[[Path], Any]] = {
+    "startup": startup.main,
+    "search": _search,
+    "latency": lambda data: latency.run(data, [10_000, 100_000]),
+}
 
 
 def main() -> None:
@@ -25,6 +37,10 @@ def main() -> None:
         help="run only this benchmark (repeatable)",
     )
     args = parser.parse_args()
+    if not args.data.is_dir():
+        parser.error(
+            f"--data {args.data}: no such folder (it holds scifact-train, cmrc2018-zh, ...)"
+        )
     for name in args.only or BENCHMARKS:
         print(f"== {name} ==", flush=True)
         BENCHMARKS[name](args.data)

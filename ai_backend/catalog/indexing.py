@@ -74,12 +74,43 @@ class Indexer:
         embedder: Embedder,
         keywords: KeywordEncoder,
         batch_size: int = 256,
+        optimize_after: float = 3.0,
     ) -> None:
         self.sessions = sessions
         self.index = index
         self.embedder = embedder
         self.keywords = keywords
         self.batch_size = batch_size
+        self.optimize_after = optimize_after
+        self._optimizer: asyncio.Task[None] | None = None
+        self._wrote = asyncio.Event()
+
+    def _written(self) -> None:
+        """Note a write; once writes go quiet, build the ANN index for the new segments."""
+        self._wrote.set()
+        if self._optimizer is None or self._optimizer.done():
+            self._optimizer = asyncio.create_task(self._optimize_when_quiet())
+
+    async def _optimize_when_quiet(self) -> None:
+        while True:
+            self._wrote.clear()
+            try:
+                await asyncio.wait_for(self._wrote.wait(), self.optimize_after)
+            except TimeoutError:
+                break  # quiet for long enough
+        try:
+            await self.index.optimize()
+        except Exception:
+            logger.exception("index optimisation failed; searches stay exact until the next one")
+
+    @property
+    def optimizing(self) -> bool:
+        return self._optimizer is not None and not self._optimizer.done()
+
+    async def close(self) -> None:
+        if self._optimizer is not None:
+            self._optimizer.cancel()
+            await asyncio.gather(self._optimizer, return_exceptions=True)
 
     async def pending(self) -> int:
         async with self.sessions() as session:
@@ -104,6 +135,7 @@ class Indexer:
                     return done
                 await self._apply(session, rows)
                 await session.commit()
+            self._written()
             done += len(rows)
             after = rows[-1].id
             if progress:

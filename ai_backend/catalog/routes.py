@@ -10,6 +10,7 @@ from ai_backend.catalog.reindex import ReindexStatus
 from ai_backend.catalog.schemas import (
     BatchResult,
     EntityId,
+    IndexState,
     ItemBatch,
     ItemRead,
     ItemWrite,
@@ -95,6 +96,17 @@ async def put_practice(
 async def delete_practice(practice_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
     """Delete a practice, its check-ins and its catalogue item (idempotent)."""
     await catalog.delete_practice(practice_id)
+
+
+@admin.get("/index", response_model=IndexState)
+async def index_state(_: AdminPrincipal, catalog: CatalogDep) -> IndexState:
+    """Points in the vector index, rows waiting to be indexed, and whether it is optimising."""
+    indexer = catalog.indexer
+    return IndexState(
+        points=await indexer.index.count(),
+        pending=await indexer.pending(),
+        optimizing=indexer.optimizing,
+    )
 
 
 @admin.post("/reindex", response_model=ReindexStatus, status_code=202)

@@ -89,6 +89,12 @@ class BatchResult(BaseModel):
     counts: dict[WriteStatus, int]
 
 
+class IndexState(BaseModel):
+    points: int
+    pending: int
+    optimizing: bool
+
+
 class ItemRead(ItemWrite):
     id: str
     created_at: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,6 +83,21 @@ def to_hit(hit: VectorHit, query: str) -> SearchHit:
     )
 
 
+# Han, kana and hangul: scripts the default English-only embedding model cannot read.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+@dataclass(frozen=True)
+class Weights:
+    dense: float = 1.0
+    dense_cjk: float = 0.0
+    keyword: float = 1.0
+
+    def for_query(self, query: str) -> tuple[float, float]:
+        dense = self.dense_cjk if _CJK.search(query) else self.dense
+        return dense, self.keyword
+
+
 class SearchService:
     def __init__(
         self,
@@ -89,7 +105,7 @@ class SearchService:
         index: VectorIndex,
         embedder: Embedder,
         keywords: KeywordEncoder,
-        weights: tuple[float, float],
+        weights: Weights,
         candidates: int,
     ) -> None:
         self.index = index
@@ -113,7 +129,7 @@ class SearchService:
                 dense=None if dense is None else dense.tolist(),
                 sparse=sparse,
                 where=params.filters,
-                weights=self.weights,
+                weights=self.weights.for_query(params.query),
                 candidates=self.candidates,
             )
             hits = await self.index.search(request)
