@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         resources = await Resources.open(settings, embedder=embedder)
         app.state.resources = resources
         # The index is derived data: bring it in step with PostgreSQL without delaying start-up.
-        syncing = asyncio.create_task(resources.indexer.sync())
+        syncing = asyncio.create_task(resources.indexer.resync_if_empty())
         syncing.add_done_callback(_report_sync)
         logger.info("api started", extra={"port": settings.api_port})
         try:

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # matches. Raise SEARCH_DENSE_WEIGHT_CJK when EMBEDDING_MODEL is multilingual.
     search_dense_weight: Annotated[float, Field(ge=0, le=100)] = 1.0
     search_dense_weight_cjk: Annotated[float, Field(ge=0, le=100)] = 0.0
-    search_keyword_weight: Annotated[float, Field(ge=0, le=100)] = 1.0
+    search_keyword_weight: Annotated[float, Field(ge=0, le=100)] = 0.5
     search_candidates: Annotated[int, Field(ge=10, le=1000)] = 100
     bm25_language: str = "english"
 

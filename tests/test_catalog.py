@@ -257,3 +257,14 @@ async def test_non_json_and_oversize_bodies(client: httpx.AsyncClient, auth: Aut
         "/v1/items/x1", content=b"hello", headers={**auth("write"), "Content-Type": "text/plain"}
     )
     assert text.status_code == 422
+
+
+async def test_an_emptied_index_is_refilled_at_start_up(
+    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
+) -> None:
+    await client.put(f"/v1/items/s-{unique}", json=item(f"Felting {unique}"), headers=auth("write"))
+    resources = app.state.resources
+    await resources.index.clear()
+    refilled = await resources.indexer.resync_if_empty()
+    assert refilled >= 1
+    assert await find(client, auth, unique, mode="keyword") == [f"s-{unique}"]

@@ -149,3 +149,15 @@ async def test_edge_index_survives_reopening(tmp_path: Path, embedder: Embedder)
         assert [h.key for h in hits] == ["de"]
     finally:
         await again.close()
+
+
+async def test_a_store_of_another_layout_is_rebuilt(tmp_path: Path, embedder: Embedder) -> None:
+    old = EdgeVectorIndex(tmp_path / "edge", embedder.dimension)
+    await load(old, embedder)
+    await old.close()
+    (tmp_path / "edge" / "LAYOUT").write_text("an older layout")
+    fresh = EdgeVectorIndex(tmp_path / "edge", embedder.dimension)
+    try:
+        assert await fresh.count() == 0, "derived data of another layout is dropped, not misread"
+    finally:
+        await fresh.close()

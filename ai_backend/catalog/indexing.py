@@ -118,6 +118,16 @@ class Indexer:
                 await session.scalar(select(func.count()).select_from(Item).where(PENDING)) or 0
             )
 
+    async def resync_if_empty(self) -> int:
+        """At start-up: an empty index (new, rebuilt or lost) means every row must go in again."""
+        if await self.index.count() == 0:
+            async with self.sessions() as session:
+                await session.execute(
+                    update(Item).where(Item.indexed_hash.is_not(None)).values(indexed_hash=None)
+                )
+                await session.commit()
+        return await self.sync()
+
     async def sync(
         self, ids: Sequence[str] | None = None, *, progress: Progress | None = None
     ) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ _POINT_NAMESPACE = uuid.UUID("6f1c1f7e-2d8b-4b64-9a55-0d7a0c9e2b11")
 KEYWORD_FIELDS = ("kind", "tags", "category", "level", "language", "owner_id")
 FilterSpec = Mapping[str, str | bool | Sequence[str]]
 RRF_K = 60
+# Bumped whenever the point layout changes; a store of another layout is rebuilt from PostgreSQL.
+LAYOUT = "daodao-items-v2"
 
 
 def point_id(key: str) -> str:
@@ -118,15 +121,22 @@ class EdgeVectorIndex:
         import qdrant_edge as qe
 
         self._qe = qe
-        directory.mkdir(parents=True, exist_ok=True)
         config = qe.EdgeConfig(
             vectors={DENSE: qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine)},
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
+        marker = directory / "LAYOUT"
+        expected = f"{LAYOUT} dense={dimension}"
+        if directory.exists() and (not marker.exists() or marker.read_text() != expected):
+            # Derived data of another layout or model: drop it; the start-up sync rebuilds it.
+            logger.warning("vector store in %s has another layout; rebuilding it", directory)
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True, exist_ok=True)
         if (directory / "edge_config.json").exists():
             self._shard = qe.EdgeShard.load(str(directory), config)
         else:
             self._shard = qe.EdgeShard.create(str(directory), config)
+            marker.write_text(expected)
         for name in KEYWORD_FIELDS:
             self._shard.update(
                 qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
@@ -277,6 +287,15 @@ class ServerVectorIndex:
     async def _ensure_collection(self) -> None:
         from qdrant_client import models
 
+        if await self._client.collection_exists(self._collection):
+            info = await self._client.get_collection(self._collection)
+            sparse = info.config.params.sparse_vectors or {}
+            dense = info.config.params.vectors
+            size = dense[DENSE].size if isinstance(dense, dict) and DENSE in dense else None
+            if SPARSE in sparse and size == self._dimension:
+                return
+            logger.warning("collection %s has another layout; recreating it", self._collection)
+            await self._client.delete_collection(self._collection)
         if not await self._client.collection_exists(self._collection):
             await self._client.create_collection(
                 self._collection,
