@@ -211,3 +211,20 @@ async def test_search_needs_read_scope(client: httpx.AsyncClient, auth: Auth) ->
     assert (await search(client, auth, q="x")).status_code == 200
     denied = await client.get("/v1/search", params={"q": "x"}, headers=auth("write"))
     assert denied.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("query", "dense"),
+    [
+        ("learn German grammar", 1.0),
+        ("德語文法", 0.0),
+        ("React 前端", 0.0),  # any CJK character: the English-only model cannot read it
+        ("にほんご", 0.0),
+        ("한국어 회화", 0.0),
+        ("café crème", 1.0),
+    ],
+)
+def test_dense_weight_follows_the_query_script(query: str, dense: float) -> None:
+    from ai_backend.search.service import Weights
+
+    assert Weights(dense=1.0, dense_cjk=0.0, keyword=0.5).for_query(query) == (dense, 0.5)

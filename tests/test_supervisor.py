@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -87,6 +88,8 @@ def test_run_serves_then_stops_cleanly_and_keeps_data(
                 assert response.json()["error"]["code"] == "unauthorized"
                 assert response.json()["request_id"] == "sup-1"
             assert processes_of(data_dir, ports), "the run's processes are visible while it runs"
+            if attempt == 1:
+                use_the_cli_and_search(tmp_path, data_dir, api, gateway)
         finally:
             supervisor.send_signal(signal.SIGTERM)
             assert supervisor.wait(timeout=60) == 0
@@ -97,6 +100,56 @@ def test_run_serves_then_stops_cleanly_and_keeps_data(
     text = log.read_text(errors="replace")
     assert "loaded demo data" in text
     assert "demo data not loaded again" in text, "the second run found the first run's data"
+
+
+def use_the_cli_and_search(tmp_path: Path, data_dir: Path, api: str, gateway: str) -> None:
+    """`daodao-ai ingest` and `reindex` against the live API, then search through both ports."""
+    lines = [
+        json.dumps({"id": "cli-1", "kind": "course", "title": "Sourdough baking for beginners"}),
+        json.dumps({"id": "cli-2", "kind": "book", "title": "手沖咖啡的萃取原理"}),
+        "{this line is not json",
+        json.dumps({"id": "cli-3", "kind": "podcast", "title": "unknown kind"}),
+    ]
+    feed = tmp_path / "items.jsonl"
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {**os.environ, "DATA_DIR": str(data_dir)}
+    ingest = subprocess.run(
+        [sys.executable, "-m", "ai_backend.cli", "ingest", str(feed), "--url", api],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ingest.returncode == 1, "failures make the exit status non-zero"
+    assert "created 2, updated 0, unchanged 0, failed 2" in ingest.stdout
+    assert "line 3: not JSON" in ingest.stderr
+    assert "id cli-3: kind:" in ingest.stderr
+    reindex = subprocess.run(
+        [sys.executable, "-m", "ai_backend.cli", "reindex", "--url", api],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert reindex.returncode == 0, reindex.stderr
+    assert "reindex succeeded" in reindex.stdout
+    token = subprocess.run(
+        [sys.executable, "-m", "ai_backend.cli", "token", "--scopes", "read"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    for base in (api, gateway):
+        english = httpx.get(f"{base}/v1/search", params={"q": "how to bake bread"}, headers=headers)
+        assert english.json()["hits"][0]["id"] == "cli-1"
+        chinese = httpx.get(f"{base}/v1/search", params={"q": "咖啡"}, headers=headers)
+        assert chinese.json()["hits"][0]["id"] == "cli-2"
+        # The demo catalogue is searchable too, in both languages.
+        demo = httpx.get(f"{base}/v1/search", params={"q": "德語文法"}, headers=headers)
+        assert "德語" in demo.json()["hits"][0]["title"]
 
 
 def test_run_refuses_a_taken_port_with_advice(tmp_path: Path, ports: dict[str, int]) -> None:

@@ -84,6 +84,9 @@ class Indexer:
         self.optimize_after = optimize_after
         self._optimizer: asyncio.Task[None] | None = None
         self._wrote = asyncio.Event()
+        # One batch at a time, so a rebuild's "clear" never falls inside a batch's
+        # upsert-then-mark (which would mark a point indexed that was just deleted).
+        self._batch_lock = asyncio.Lock()
 
     def _written(self) -> None:
         """Note a write; once writes go quiet, build the ANN index for the new segments."""
@@ -121,7 +124,7 @@ class Indexer:
     async def resync_if_empty(self) -> int:
         """At start-up: an empty index (new, rebuilt or lost) means every row must go in again."""
         if await self.index.count() == 0:
-            async with self.sessions() as session:
+            async with self._batch_lock, self.sessions() as session:
                 await session.execute(
                     update(Item).where(Item.indexed_hash.is_not(None)).values(indexed_hash=None)
                 )
@@ -136,7 +139,7 @@ class Indexer:
         done = 0
         after = ""
         while True:
-            async with self.sessions() as session:
+            async with self._batch_lock, self.sessions() as session:
                 query = select(Item).where(PENDING, Item.id > after).order_by(Item.id)
                 if ids is not None:
                     query = query.where(Item.id.in_(ids))
@@ -193,10 +196,10 @@ class Indexer:
 
     async def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop every point and index all public items again from PostgreSQL."""
-        async with self.sessions() as session:
+        async with self._batch_lock, self.sessions() as session:
+            await self.index.clear()
             await session.execute(update(Item).values(indexed_hash=None))
             await session.commit()
-        await self.index.clear()
         indexed = await self.sync(progress=progress)
         await self.index.optimize()
         return indexed

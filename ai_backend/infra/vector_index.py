@@ -179,7 +179,7 @@ class EdgeVectorIndex:
             qe.Point(
                 id=uuid.UUID(point_id(p.key)),
                 vector={
-                    DENSE: [float(x) for x in p.vector],
+                    DENSE: list(p.vector),
                     SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values),
                 },
                 payload={**p.payload, "key": p.key},
@@ -352,7 +352,7 @@ class ServerVectorIndex:
                 models.PointStruct(
                     id=point_id(p.key),
                     vector={
-                        DENSE: [float(x) for x in p.vector],
+                        DENSE: list(p.vector),
                         SPARSE: models.SparseVector(
                             indices=p.sparse.indices, values=p.sparse.values
                         ),
