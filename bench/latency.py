@@ -48,8 +48,8 @@ def synthetic_items(
                 "level": rng.choice(LEVELS),
                 "language": "en",
                 "title": doc["title"][:300] or sentences[n % len(sentences)][:80],
-                # About the length of a real catalogue entry (the demo's average is ~40 tokens).
-                "description": rng.choice(sentences),
+                # A short clause from another abstract: each entry unique, about 25 tokens in all.
+                "description": " ".join(rng.choice(sentences).split()[:10]),
                 "tags": rng.sample(TAGS, 2),
             }
         )

@@ -61,6 +61,8 @@ class SearchRequest:
     weights: tuple[float, float] = (1.0, 1.0)
     # How many candidates each list contributes to the fusion.
     candidates: int = 100
+    # Cosine at which a hit that also shares terms counts as a semantic match too.
+    semantic_match: float = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,25 @@ def _hit(payload: Mapping[str, Any] | None, score: float, matched: frozenset[str
     return VectorHit(
         key=str(data.pop("key", "")), score=float(score), payload=data, matched=matched
     )
+
+
+def _matched(request: SearchRequest, vectors: Any) -> frozenset[str]:
+    """Which signals found a hit: it shares a term with the query, or is close in meaning.
+
+    A hit without a shared term can only have come from the dense list; one with shared terms
+    counts as a semantic match too when its cosine clears `semantic_match`.
+    """
+    if request.mode != "hybrid":
+        return frozenset({request.mode})
+    assert request.sparse is not None
+    assert request.dense is not None
+    stored = vectors if isinstance(vectors, dict) else {}
+    terms = set(getattr(stored.get(SPARSE), "indices", None) or ())
+    keyword = not terms.isdisjoint(request.sparse.indices)
+    dense = stored.get(DENSE)
+    cosine = sum(a * b for a, b in zip(dense, request.dense, strict=False)) if dense else 0.0
+    semantic = not keyword or cosine >= request.semantic_match
+    return frozenset(n for n, hit in (("keyword", keyword), ("semantic", semantic)) if hit)
 
 
 def _plan(request: SearchRequest) -> tuple[int, list[str]]:
@@ -203,11 +224,6 @@ class EdgeVectorIndex:
         qe = self._qe
         fetch, lists = _plan(request)
         where = self._filter(request.where, request.exclude)
-        # One planned batch: the page itself, then the id lists that say which modes matched.
-        probes = [
-            qe.QueryRequest(limit=fetch, query=self._query(name, request), filter=where)
-            for name in lists
-        ]
         if request.mode == "hybrid":
             page = qe.QueryRequest(
                 limit=request.limit,
@@ -218,6 +234,8 @@ class EdgeVectorIndex:
                 ],
                 query=qe.Fusion.Rrf(k=RRF_K, weights=list(request.weights)),
                 with_payload=True,
+                # The hits' own vectors tell which signals matched, without extra searches.
+                with_vector=[DENSE, SPARSE],
             )
         else:
             page = qe.QueryRequest(
@@ -227,15 +245,8 @@ class EdgeVectorIndex:
                 filter=where,
                 with_payload=True,
             )
-        results = self._shard.query_batch(qe.QueryBatchRequest([page, *probes]))
-        members = [{str(p.id) for p in found} for found in results[1:]]
         return [
-            _hit(
-                p.payload,
-                p.score,
-                frozenset(n for n, ids in zip(lists, members, strict=True) if str(p.id) in ids),
-            )
-            for p in results[0]
+            _hit(p.payload, p.score, _matched(request, p.vector)) for p in self._shard.query(page)
         ]
 
     async def dense_vector(self, key: str) -> list[float] | None:
@@ -386,10 +397,6 @@ class ServerVectorIndex:
         _check(request)
         fetch, lists = _plan(request)
         where = self._filter(request.where, request.exclude)
-        probes = []
-        for name in lists:
-            query, using = self._query(name, request)
-            probes.append(models.QueryRequest(query=query, using=using, filter=where, limit=fetch))
         if request.mode == "hybrid":
             prefetch = []
             for name in lists:
@@ -403,6 +410,7 @@ class ServerVectorIndex:
                 limit=request.limit,
                 offset=request.offset,
                 with_payload=True,
+                with_vector=[DENSE, SPARSE],
             )
         else:
             query, using = self._query(lists[0], request)
@@ -414,16 +422,8 @@ class ServerVectorIndex:
                 offset=request.offset,
                 with_payload=True,
             )
-        responses = await self._client.query_batch_points(self._collection, [page, *probes])
-        members = [{str(p.id) for p in r.points} for r in responses[1:]]
-        return [
-            _hit(
-                p.payload,
-                p.score,
-                frozenset(n for n, ids in zip(lists, members, strict=True) if str(p.id) in ids),
-            )
-            for p in responses[0].points
-        ]
+        response = (await self._client.query_batch_points(self._collection, [page]))[0]
+        return [_hit(p.payload, p.score, _matched(request, p.vector)) for p in response.points]
 
     async def dense_vector(self, key: str) -> list[float] | None:
         records = await self._client.retrieve(
