@@ -145,7 +145,7 @@ def use_the_cli_and_search(tmp_path: Path, data_dir: Path, api: str, gateway: st
     for base in (api, gateway):
         english = httpx.get(f"{base}/v1/search", params={"q": "how to bake bread"}, headers=headers)
         assert english.json()["hits"][0]["id"] == "cli-1"
-        chinese = httpx.get(f"{base}/v1/search", params={"q": "咖啡"}, headers=headers)
+        chinese = httpx.get(f"{base}/v1/search", params={"q": "咖啡萃取原理"}, headers=headers)
         assert chinese.json()["hits"][0]["id"] == "cli-2"
         # The demo catalogue is searchable too, in both languages.
         demo = httpx.get(f"{base}/v1/search", params={"q": "德語文法"}, headers=headers)
