@@ -25,7 +25,8 @@ _POINT_NAMESPACE = uuid.UUID("6f1c1f7e-2d8b-4b64-9a55-0d7a0c9e2b11")
 # Payload fields that filters use; both backends keep a keyword index on each.
 KEYWORD_FIELDS = ("kind", "tags", "category", "level", "language", "owner_id")
 FilterSpec = Mapping[str, str | bool | Sequence[str]]
-RRF_K = 60
+# Reciprocal rank fusion's k: 10 lets a list's top hits count (SciFact train: 0.725 vs 0.719 at 60).
+RRF_K = 10
 # Bumped whenever the point layout changes; a store of another layout is rebuilt from PostgreSQL.
 LAYOUT = "daodao-items-v2"
 
