@@ -99,10 +99,10 @@ async def ingest(
                     report.add_failure(f"HTTP {response.status_code}", message)
                 return
             for result in response.json()["results"]:
-                report.counts[result["status"]] += 1
                 if result["status"] == "failed":
                     report.add_failure(f"id {result['id']}", result["error"])
-                    report.counts["failed"] -= 1  # add_failure counted it already
+                else:
+                    report.counts[result["status"]] += 1
         finally:
             slots.release()
             if on_batch:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from celery import Celery
 from fastapi import Depends, Header, Request
-from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_backend.auth import Principal, Scope, principal_from_header
 from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
-from ai_backend.config import Settings
 from ai_backend.errors import DomainError
-from ai_backend.infra.embedder import Embedder
-from ai_backend.infra.vector_index import VectorIndex
 from ai_backend.resources import Resources
 from ai_backend.search.service import SearchService
 
@@ -27,33 +21,6 @@ def get_resources(request: Request) -> Resources:
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
-
-
-def get_settings_dep(resources: ResourcesDep) -> Settings:
-    return resources.settings
-
-
-async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    """One session per request; the request boundary commits (services only flush)."""
-    async with resources.sessions() as session:
-        yield session
-        await session.commit()
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-
-
-def _cache(resources: ResourcesDep) -> Redis:
-    return resources.redis
-
-
-def _index(resources: ResourcesDep) -> VectorIndex:
-    return resources.index
-
-
-def _embedder(resources: ResourcesDep) -> Embedder:
-    return resources.embedder
 
 
 def _celery(resources: ResourcesDep) -> Celery:
@@ -75,9 +42,6 @@ def _reindex(resources: ResourcesDep) -> ReindexJobs:
 CatalogDep = Annotated[CatalogService, Depends(_catalog)]
 SearchDep = Annotated[SearchService, Depends(_search)]
 ReindexDep = Annotated[ReindexJobs, Depends(_reindex)]
-CacheDep = Annotated[Redis, Depends(_cache)]
-IndexDep = Annotated[VectorIndex, Depends(_index)]
-EmbedderDep = Annotated[Embedder, Depends(_embedder)]
 CeleryDep = Annotated[Celery, Depends(_celery)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -43,7 +44,7 @@ async def search(
     if cursor is not None:
         if offset:
             raise BadCursor("cursor: send either offset or cursor, not both")
-        params = SearchParams(**{**params.__dict__, "offset": decode_cursor(params, cursor)})
+        params = replace(params, offset=decode_cursor(params, cursor))
     return await service.search(params)
 
 
