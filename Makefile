@@ -30,12 +30,17 @@ $(NODE_INSTALLED): node_gateway/package-lock.json
 	cd node_gateway && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian's docker-compose 1.29 validates docker-compose.yml offline (no Docker engine needed).
+# Debian packages the tests and benchmarks use: docker-compose 1.29 validates
+# docker-compose.yml offline (no Docker engine needed); wrk drives the HTTP benchmarks.
+DEBIAN_TOOLS := docker-compose:docker-compose wrk:wrk
 tools:
-	@command -v docker-compose >/dev/null || { \
-	  echo "installing docker-compose (Debian package) to validate docker-compose.yml"; \
+	@missing=""; for pair in $(DEBIAN_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq docker-compose >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -53,7 +58,7 @@ nodetest: install
 
 test: lint typecheck pytest nodetest
 
-bench: install
+bench: install tools
 	$(BIN)/python -m bench --data ../shared/data
 
 clean-data:

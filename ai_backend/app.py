@@ -20,6 +20,8 @@ from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
 from ai_backend.infra.embedder import Embedder
 from ai_backend.observability import RequestIdMiddleware, configure_logging
+from ai_backend.recommend.routes import admin as recommend_admin_router
+from ai_backend.recommend.routes import router as recommend_router
 from ai_backend.resources import Resources
 from ai_backend.search.routes import router as search_router
 
@@ -35,8 +37,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         resources = await Resources.open(settings, embedder=embedder)
         app.state.resources = resources
         # The index is derived data: bring it in step with PostgreSQL without delaying start-up.
-        syncing = asyncio.create_task(resources.indexer.resync_if_empty())
+        syncing = asyncio.create_task(_sync_indexes(resources))
         syncing.add_done_callback(_report_sync)
+        resources.start_background()
         logger.info("api started", extra={"port": settings.api_port})
         try:
             yield
@@ -62,8 +65,16 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(system_router)
     app.include_router(catalog_router)
     app.include_router(search_router)
+    app.include_router(recommend_router)
     app.include_router(admin_router)
+    app.include_router(recommend_admin_router)
     return app
+
+
+async def _sync_indexes(resources: Resources) -> int:
+    items = await resources.indexer.resync_if_empty()
+    await resources.people.resync_if_empty()
+    return items
 
 
 def _report_sync(task: asyncio.Task[int]) -> None:

@@ -49,6 +49,17 @@ class Settings(BaseSettings):
     search_candidates: Annotated[int, Field(ge=10, le=1000)] = 100
     bm25_language: str = "english"
 
+    # Recommendations: cache lifetimes (fresh, then served stale while recomputed, then gone),
+    # the per-process cache tier, and the collaborative model (see README, Recommendations).
+    reco_fresh_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
+    reco_ttl_seconds: Annotated[int, Field(ge=2, le=604_800)] = 3600
+    reco_local_entries: Annotated[int, Field(ge=0, le=1_000_000)] = 10_000
+    reco_refresh_seconds: Annotated[int, Field(ge=5, le=86_400)] = 600
+    reco_model_max_items: Annotated[int, Field(ge=10, le=20_000)] = 8000
+    reco_model_l2: Annotated[float, Field(gt=0, le=1e6)] = 300.0
+    reco_half_life_days: Annotated[float, Field(gt=0, le=3650)] = 30.0
+    reco_diversity: Annotated[float, Field(ge=0, le=1)] = 0.15
+
     llm_base_url: AnyHttpUrl | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
@@ -64,6 +75,14 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     load_demo_data: bool = True
+
+    @field_validator("reco_ttl_seconds")
+    @classmethod
+    def _ttl_above_fresh(cls, value: int, info: object) -> int:
+        fresh = getattr(info, "data", {}).get("reco_fresh_seconds")
+        if fresh is not None and value <= fresh:
+            raise ValueError("must be greater than RECO_FRESH_SECONDS")
+        return value
 
     @field_validator("data_dir")
     @classmethod
@@ -127,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def vector_dir(self) -> Path:
         return self.data_dir / "qdrant"
+
+    @property
+    def people_vector_dir(self) -> Path:
+        return self.data_dir / "qdrant-people"
 
     @property
     def model_dir(self) -> Path:

@@ -11,6 +11,7 @@ from ai_backend.auth import Principal, Scope, principal_from_header
 from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.errors import DomainError
+from ai_backend.recommend.service import Recommender
 from ai_backend.resources import Resources
 from ai_backend.search.service import SearchService
 
@@ -39,10 +40,15 @@ def _reindex(resources: ResourcesDep) -> ReindexJobs:
     return resources.reindex
 
 
+def _recommender(resources: ResourcesDep) -> Recommender:
+    return resources.recommender
+
+
 CatalogDep = Annotated[CatalogService, Depends(_catalog)]
 SearchDep = Annotated[SearchService, Depends(_search)]
 ReindexDep = Annotated[ReindexJobs, Depends(_reindex)]
 CeleryDep = Annotated[Celery, Depends(_celery)]
+RecommenderDep = Annotated[Recommender, Depends(_recommender)]
 
 
 def _principal(

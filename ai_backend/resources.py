@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai_backend.catalog.indexing import Indexer
+from ai_backend.catalog.people import PEOPLE_FIELDS, PEOPLE_LAYOUT, PeopleIndexer
 from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
@@ -21,6 +22,9 @@ from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.queue import make_celery
 from ai_backend.infra.vector_index import EdgeVectorIndex, ServerVectorIndex, VectorIndex
+from ai_backend.recommend.cache import RecommendationCache
+from ai_backend.recommend.refresh import ModelRefresher, Trainer
+from ai_backend.recommend.service import Recommender
 from ai_backend.search.service import SearchService, Weights
 
 logger = logging.getLogger(__name__)
@@ -56,6 +60,9 @@ class Resources:
     catalog: CatalogService
     search: SearchService
     reindex: ReindexJobs
+    people_index: VectorIndex
+    people: PeopleIndexer
+    recommender: Recommender
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
@@ -76,14 +83,61 @@ class Resources:
                 dimension=embedder.dimension,
                 api_key=api_key,
             )
+            people_index: VectorIndex = await ServerVectorIndex.connect(
+                settings.qdrant_url,
+                collection=f"{settings.qdrant_collection}_people",
+                dimension=embedder.dimension,
+                api_key=api_key,
+                keyword_fields=PEOPLE_FIELDS,
+            )
         else:
             index = EdgeVectorIndex(settings.vector_dir, embedder.dimension)
+            people_index = EdgeVectorIndex(
+                settings.people_vector_dir,
+                embedder.dimension,
+                keyword_fields=PEOPLE_FIELDS,
+                layout=PEOPLE_LAYOUT,
+            )
         engine = make_engine(str(settings.database_url))
         sessions = make_session_factory(engine)
         redis_url = str(settings.redis_url)
         redis = make_redis(redis_url, max_connections=settings.redis_max_connections)
         keywords = KeywordEncoder(language=settings.bm25_language)
         indexer = Indexer(sessions, index=index, embedder=embedder, keywords=keywords)
+        people = PeopleIndexer(sessions, index=people_index, embedder=embedder, keywords=keywords)
+        celery = make_celery(settings, redis_url)
+        cache = RecommendationCache(
+            redis,
+            fresh_seconds=settings.reco_fresh_seconds,
+            ttl_seconds=settings.reco_ttl_seconds,
+            local_entries=settings.reco_local_entries,
+        )
+        models = ModelRefresher(
+            Trainer(
+                sessions,
+                max_items=settings.reco_model_max_items,
+                l2=settings.reco_model_l2,
+                half_life_days=settings.reco_half_life_days,
+            ),
+            redis=redis,
+            # Embedded mode trains in this process; with a Qdrant server, a worker does.
+            celery=celery if settings.qdrant_url else None,
+            interval=settings.reco_refresh_seconds,
+        )
+        recommender = Recommender(
+            sessions=sessions,
+            items=index,
+            people=people_index,
+            keywords=keywords,
+            cache=cache,
+            models=models,
+            half_life_days=settings.reco_half_life_days,
+            diversity=settings.reco_diversity,
+        )
+        catalog = CatalogService(indexer, people)
+        # Changed profiles and withdrawn items must never be served from the cache.
+        catalog.on_profile_change.append(cache.invalidate)
+        indexer.on_withdraw.append(lambda _keys: cache.bump_generation())
         return cls(
             settings=settings,
             engine=engine,
@@ -91,11 +145,11 @@ class Resources:
             redis=redis,
             index=index,
             embedder=embedder,
-            celery=make_celery(settings, redis_url),
+            celery=celery,
             jwt_key=settings.jwt_key(),
             keywords=keywords,
             indexer=indexer,
-            catalog=CatalogService(indexer),
+            catalog=catalog,
             search=SearchService(
                 index=index,
                 embedder=embedder,
@@ -107,13 +161,24 @@ class Resources:
                 ),
                 candidates=settings.search_candidates,
             ),
-            reindex=ReindexJobs(indexer, redis),
+            reindex=ReindexJobs(indexer, people, redis),
+            people_index=people_index,
+            people=people,
+            recommender=recommender,
         )
 
+    def start_background(self) -> None:
+        """Work that runs for the process's lifetime: cache invalidations, model refreshes."""
+        self.recommender.cache.start()
+        self.recommender.models.start()
+
     async def close(self) -> None:
+        await self.recommender.models.close()
+        await self.recommender.cache.close()
         await self.reindex.cancel_all()
         await self.indexer.close()
         await self.index.close()
+        await self.people_index.close()
         await self.redis.aclose()
         await self.engine.dispose()
 

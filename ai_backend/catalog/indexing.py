@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, or_, select, update
@@ -83,6 +83,8 @@ class Indexer:
         self.batch_size = batch_size
         self.optimize_after = optimize_after
         self._optimizer: asyncio.Task[None] | None = None
+        # Called with the keys of items that left the index (deleted, made private or hidden).
+        self.on_withdraw: list[Callable[[Sequence[str]], Awaitable[None]]] = []
         self._wrote = asyncio.Event()
         # One batch at a time, so a rebuild's "clear" never falls inside a batch's
         # upsert-then-mark (which would mark a point indexed that was just deleted).
@@ -178,7 +180,7 @@ class Indexer:
             )
         for row in payload_only:
             await self.index.set_payload(row.id, item_payload(row))
-        await self.index.delete([r.id for r in gone])
+        await self.withdraw([r.id for r in gone])
         # Record what the index now holds; a row rewritten meanwhile stays pending.
         if public:
             table = Item.__table__  # Core, for one executemany UPDATE
@@ -193,6 +195,14 @@ class Indexer:
             await session.execute(
                 update(Item).where(Item.id.in_([r.id for r in gone])).values(indexed_hash=None)
             )
+
+    async def withdraw(self, keys: Sequence[str]) -> None:
+        """Remove items from the index and tell whoever holds results that may contain them."""
+        if not keys:
+            return
+        await self.index.delete(keys)
+        for listener in self.on_withdraw:
+            await listener(keys)
 
     async def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop every point and index all public items again from PostgreSQL."""

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from ai_backend.catalog.indexing import Indexer
+from ai_backend.catalog.people import PeopleIndexer
 from ai_backend.errors import Conflict, NotFound, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -35,8 +36,9 @@ class ReindexStatus(BaseModel):
 class ReindexJobs:
     """One rebuild at a time; state lives in Redis so a poll may reach any API process."""
 
-    def __init__(self, indexer: Indexer, redis: Redis) -> None:
+    def __init__(self, indexer: Indexer, people: PeopleIndexer, redis: Redis) -> None:
         self.indexer = indexer
+        self.people = people
         self.redis = redis
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -87,6 +89,7 @@ class ReindexJobs:
 
         try:
             await self.indexer.rebuild(progress=progress)
+            await self.people.rebuild()
             state.status = "succeeded"
         except Exception as exc:
             logger.exception("reindex failed")

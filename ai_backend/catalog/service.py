@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_backend.catalog.indexing import Indexer, fingerprint
+from ai_backend.catalog.people import PeopleIndexer
 from ai_backend.catalog.schemas import (
     BatchResult,
     ItemBatchEntry,
@@ -89,12 +90,22 @@ class _Row:
         self.__dict__.update(data)
 
 
+ProfileListener = Callable[[Sequence[str]], Awaitable[None]]
+
+
 class CatalogService:
     """Writes for items, users and practices; each call is one transaction, then an index sync."""
 
-    def __init__(self, indexer: Indexer) -> None:
+    def __init__(self, indexer: Indexer, people: PeopleIndexer) -> None:
         self.indexer = indexer
+        self.people = people
         self.sessions = indexer.sessions
+        # Called with the ids of members whose profile or practices changed.
+        self.on_profile_change: list[ProfileListener] = []
+
+    async def _profiles_changed(self, user_ids: Sequence[str]) -> None:
+        for listener in self.on_profile_change:
+            await listener(user_ids)
 
     async def write_items(self, raw_entries: Sequence[Any]) -> BatchResult:
         """Validate each entry alone; the last entry for an id wins; a failure sinks itself only."""
@@ -167,7 +178,7 @@ class CatalogService:
                 ).all()
             )
             await session.commit()
-        await self.indexer.index.delete(deleted)
+        await self.indexer.withdraw(deleted)
         return len(deleted)
 
     async def write_user(self, user_id: str, user: UserWrite) -> WriteResult:
@@ -177,6 +188,9 @@ class CatalogService:
             if status != "unchanged":
                 await _upsert_rows(session, User, [row])
             await session.commit()
+        if status != "unchanged":
+            await self.people.sync([user_id])
+            await self._profiles_changed([user_id])
         return WriteResult(id=user_id, status=status)
 
     async def delete_user(self, user_id: str) -> bool:
@@ -187,7 +201,9 @@ class CatalogService:
             )
             gone = await session.scalar(delete(User).where(User.id == user_id).returning(User.id))
             await session.commit()
-        await self.indexer.index.delete(owned)
+        await self.indexer.withdraw(owned)
+        await self.people.index.delete([user_id])
+        await self._profiles_changed([user_id])
         return gone is not None
 
     async def write_practice(self, practice_id: str, practice: PracticeWrite) -> WriteResult:
@@ -219,16 +235,20 @@ class CatalogService:
                 await _write_item_rows(session, [_item_row(item_id, item, practice_id=practice_id)])
             await session.commit()
         await self.indexer.sync([practice_item_id(practice_id)])
+        if status != "unchanged":
+            await self._profiles_changed([practice.owner_id])
         return WriteResult(id=practice_id, status=status)
 
     async def delete_practice(self, practice_id: str) -> bool:
         async with self.sessions() as session:
-            gone = await session.scalar(
-                delete(Practice).where(Practice.id == practice_id).returning(Practice.id)
+            owner = await session.scalar(
+                delete(Practice).where(Practice.id == practice_id).returning(Practice.owner_id)
             )
             await session.commit()
-        await self.indexer.index.delete([practice_item_id(practice_id)])
-        return gone is not None
+        await self.indexer.withdraw([practice_item_id(practice_id)])
+        if owner is not None:
+            await self._profiles_changed([owner])
+        return owner is not None
 
 
 def _explain(exc: ValidationError) -> str:

@@ -57,6 +57,8 @@ class User(Timestamped, Base):
     tags: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
     locale: Mapped[str] = mapped_column(String(16), server_default="zh-TW")
     discoverable: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # The profile's fingerprint as the people index holds it; NULL when it holds nothing.
+    indexed_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Practice(Timestamped, Base):

@@ -74,6 +74,15 @@ class VectorHit:
     matched: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class StoredPoint:
+    """A point read back by key: its payload and dense vector."""
+
+    key: str
+    payload: dict[str, Any]
+    vector: list[float]
+
+
 class VectorIndex(Protocol):
     """What the services need from a vector store; both backends satisfy it."""
 
@@ -86,6 +95,8 @@ class VectorIndex(Protocol):
     async def search(self, request: SearchRequest) -> list[VectorHit]: ...
 
     async def dense_vector(self, key: str) -> list[float] | None: ...
+
+    async def fetch(self, keys: Sequence[str]) -> dict[str, StoredPoint]: ...
 
     async def clear(self) -> None: ...
 
@@ -101,6 +112,17 @@ def _hit(payload: Mapping[str, Any] | None, score: float, matched: frozenset[str
     return VectorHit(
         key=str(data.pop("key", "")), score=float(score), payload=data, matched=matched
     )
+
+
+def _stored(records: Sequence[Any]) -> dict[str, StoredPoint]:
+    found = {}
+    for record in records:
+        payload = dict(record.payload or {})
+        key = str(payload.pop("key", ""))
+        vector = record.vector[DENSE] if isinstance(record.vector, dict) else None
+        if key and vector is not None:
+            found[key] = StoredPoint(key=key, payload=payload, vector=list(vector))
+    return found
 
 
 def _matched(request: SearchRequest, vectors: Any) -> frozenset[str]:
@@ -139,7 +161,14 @@ def _check(request: SearchRequest) -> None:
 class EdgeVectorIndex:
     """Qdrant Edge: the Qdrant engine inside this process, on a folder only this process opens."""
 
-    def __init__(self, directory: Path, dimension: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        dimension: int,
+        *,
+        keyword_fields: Sequence[str] = KEYWORD_FIELDS,
+        layout: str = LAYOUT,
+    ) -> None:
         import qdrant_edge as qe
 
         self._qe = qe
@@ -148,7 +177,7 @@ class EdgeVectorIndex:
             sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
         )
         marker = directory / "LAYOUT"
-        expected = f"{LAYOUT} dense={dimension}"
+        expected = f"{layout} dense={dimension}"
         if directory.exists() and (not marker.exists() or marker.read_text() != expected):
             # Derived data of another layout or model: drop it; the start-up sync rebuilds it.
             logger.warning("vector store in %s has another layout; rebuilding it", directory)
@@ -159,7 +188,7 @@ class EdgeVectorIndex:
         else:
             self._shard = qe.EdgeShard.create(str(directory), config)
             marker.write_text(expected)
-        for name in KEYWORD_FIELDS:
+        for name in keyword_fields:
             self._shard.update(
                 qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
             )
@@ -257,6 +286,12 @@ class EdgeVectorIndex:
         vector: Any = records[0].vector
         return list(vector[DENSE]) if isinstance(vector, dict) else None
 
+    async def fetch(self, keys: Sequence[str]) -> dict[str, StoredPoint]:
+        if not keys:
+            return {}
+        ids: list[int | uuid.UUID | str] = [uuid.UUID(point_id(k)) for k in keys]
+        return _stored(self._shard.retrieve(ids, True, [DENSE]))
+
     async def clear(self) -> None:
         await self.write(self._qe.UpdateOperation.delete_points_by_filter(self._qe.Filter()))
 
@@ -277,14 +312,28 @@ class EdgeVectorIndex:
 class ServerVectorIndex:
     """A Qdrant server (or qdrant-client's local mode, which takes the same calls)."""
 
-    def __init__(self, client: Any, collection: str, dimension: int) -> None:
+    def __init__(
+        self,
+        client: Any,
+        collection: str,
+        dimension: int,
+        *,
+        keyword_fields: Sequence[str] = KEYWORD_FIELDS,
+    ) -> None:
         self._client = client
         self._collection = collection
         self._dimension = dimension
+        self._keyword_fields = tuple(keyword_fields)
 
     @classmethod
     async def connect(
-        cls, url: str, *, collection: str, dimension: int, api_key: str | None = None
+        cls,
+        url: str,
+        *,
+        collection: str,
+        dimension: int,
+        api_key: str | None = None,
+        keyword_fields: Sequence[str] = KEYWORD_FIELDS,
     ) -> ServerVectorIndex:
         from qdrant_client import AsyncQdrantClient
 
@@ -292,7 +341,7 @@ class ServerVectorIndex:
             client = AsyncQdrantClient(location=":memory:")
         else:
             client = AsyncQdrantClient(url=url, api_key=api_key, timeout=10)
-        index = cls(client, collection, dimension)
+        index = cls(client, collection, dimension, keyword_fields=keyword_fields)
         await index._ensure_collection()
         return index
 
@@ -320,7 +369,7 @@ class ServerVectorIndex:
                     SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
             )
-            for name in KEYWORD_FIELDS:
+            for name in self._keyword_fields:
                 await self._client.create_payload_index(
                     self._collection, name, field_schema=models.PayloadSchemaType.KEYWORD
                 )
@@ -433,6 +482,17 @@ class ServerVectorIndex:
         if not records or not isinstance(records[0].vector, dict):
             return None
         return list(records[0].vector[DENSE])
+
+    async def fetch(self, keys: Sequence[str]) -> dict[str, StoredPoint]:
+        if not keys:
+            return {}
+        records = await self._client.retrieve(
+            self._collection,
+            ids=[point_id(k) for k in keys],
+            with_payload=True,
+            with_vectors=[DENSE],
+        )
+        return _stored(records)
 
     async def clear(self) -> None:
         from qdrant_client import models

@@ -1,0 +1,1 @@
+"""Personalised recommendations of items and people from learning history."""

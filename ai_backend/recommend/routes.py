@@ -1,0 +1,126 @@
+"""`POST /v1/events` (scope `write`) and recommendations (scope `read`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from ai_backend.catalog.schemas import EntityId
+from ai_backend.deps import AdminPrincipal, ReadPrincipal, RecommenderDep, WritePrincipal
+from ai_backend.domain import ItemKind
+from ai_backend.errors import Invalid
+from ai_backend.recommend.schemas import (
+    MAX_EXCLUDE,
+    MAX_LIMIT,
+    EventBatch,
+    EventsResult,
+    ModelState,
+    RecommendationPage,
+    RecommendQuery,
+    Target,
+)
+from ai_backend.recommend.service import Recommender, RecommendRequest
+
+router = APIRouter(prefix="/v1", tags=["recommendations"])
+admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+JSON = "application/json"
+
+
+@router.post("/events", response_model=EventsResult)
+async def post_events(
+    batch: EventBatch, _: WritePrincipal, recommender: RecommenderDep
+) -> EventsResult:
+    """Record up to 1,000 learning-history events, idempotently by event id.
+
+    The batch is all or nothing: an unknown user or item rejects it with 422 and stores nothing.
+    `dislike` and `hide` exclude the item for that member for good, from the next response on.
+    """
+    result, users = await recommender.history.write(batch)
+    await recommender.cache.invalidate(users)
+    return result
+
+
+def _request(query: RecommendQuery) -> RecommendRequest:
+    if query.target == "people" and query.kind:
+        raise Invalid("kind: applies to target=items only")
+    return RecommendRequest(
+        user_id=query.user_id,
+        target=query.target,
+        limit=query.limit,
+        kinds=tuple(sorted(set(query.kind or ()))),
+        exclude=tuple(sorted(set(query.exclude_ids))),
+    )
+
+
+async def _answer(recommender: Recommender, query: RecommendQuery) -> Response:
+    return Response(await recommender.recommend(_request(query)), media_type=JSON)
+
+
+@router.get("/users/{user_id}/recommendations", response_model=RecommendationPage)
+async def get_recommendations(
+    user_id: Annotated[EntityId, Path(description="the member to recommend for")],
+    _: ReadPrincipal,
+    recommender: RecommenderDep,
+    target: Target = "items",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    kind: Annotated[list[ItemKind] | None, Query(max_length=8)] = None,
+    exclude_ids: Annotated[
+        list[str] | None,
+        Query(
+            max_length=MAX_EXCLUDE,
+            description=f"ids never to return; repeat the parameter or separate ids with commas "
+            f"(at most {MAX_EXCLUDE})",
+        ),
+    ] = None,
+) -> Response:
+    """Items (resources and public practices) or people for one member, with reasons.
+
+    Served from the cache when it can be (`cache`: hit, or stale while it is recomputed);
+    `degraded` is true when the answer was computed without the cache or without a source.
+    """
+    excluded = [i for value in exclude_ids or () for i in value.split(",") if i]
+    if len(excluded) > MAX_EXCLUDE:
+        raise Invalid(f"exclude_ids: at most {MAX_EXCLUDE} ids (got {len(excluded)})")
+    try:
+        query = RecommendQuery(
+            user_id=user_id, target=target, limit=limit, kind=kind, exclude_ids=excluded
+        )
+    except ValidationError as exc:
+        errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]
+        raise RequestValidationError(errors) from exc
+    return await _answer(recommender, query)
+
+
+@router.post("/recommend", response_model=RecommendationPage)
+async def post_recommend(
+    query: RecommendQuery, _: ReadPrincipal, recommender: RecommenderDep
+) -> Response:
+    """The same as the GET route, with the parameters in a JSON body."""
+    return await _answer(recommender, query)
+
+
+@admin.get("/recommender", response_model=ModelState)
+async def recommender_state(_: AdminPrincipal, recommender: RecommenderDep) -> ModelState:
+    """What the collaborative model was trained on, and when."""
+    return _state(recommender)
+
+
+@admin.post("/recommender/train", response_model=ModelState)
+async def train_recommender(_: AdminPrincipal, recommender: RecommenderDep) -> ModelState:
+    """Train the collaborative model now and wait until it serves."""
+    await recommender.models.refresh(wait=True)
+    return _state(recommender)
+
+
+def _state(recommender: Recommender) -> ModelState:
+    model = recommender.models.model
+    return ModelState(
+        trained_at=model.trained_at,
+        items=len(model.item_ids),
+        users=model.users,
+        interactions=model.interactions,
+        took_ms=model.took_ms,
+    )

@@ -1,0 +1,668 @@
+"""Recommendations of items and of people for one member, cached, with reasons.
+
+Items fuse four sources, each normalised to its best candidate and then weighted:
+- collaborative: the member's history through the item-to-item model;
+- content: a profile vector (time-decayed, type-weighted mean of the vectors of what they did,
+  plus their profile's own vector), searched in the index with every exclusion in the filter;
+- interests and ongoing practices, for members with little history: hybrid searches with the
+  profile's and the practices' words;
+- popularity, recent and time-decayed, as the last resort.
+The fused list is then diversified by maximal marginal relevance over the items' vectors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ai_backend.catalog.people import profile_text
+from ai_backend.db.models import Event, Practice, TagList, User
+from ai_backend.errors import NotFound
+from ai_backend.infra.keywords import KeywordEncoder
+from ai_backend.infra.vector_index import (
+    Mode,
+    SearchRequest,
+    StoredPoint,
+    VectorHit,
+    VectorIndex,
+)
+from ai_backend.recommend.cache import Lookup, RecommendationCache
+from ai_backend.recommend.history import NEGATIVE, TYPE_WEIGHTS, History, HistoryStore
+from ai_backend.recommend.refresh import ModelRefresher
+from ai_backend.recommend.schemas import CacheState, Reason, Recommendation, Target
+
+logger = logging.getLogger(__name__)
+SECONDS_PER_DAY = 86_400.0
+# Members with fewer positive actions than this also get interest- and practice-based picks.
+FEW_ACTIONS = 5
+PROFILE_ITEMS = 50  # history items averaged into the profile vector
+SOURCE_DEPTH = 100  # candidates each source brings
+# How much each source counts once normalised to its own best candidate.
+SOURCE_WEIGHTS = {
+    "collaborative": 1.0,
+    "content": 0.35,
+    "interest": 0.6,
+    "practice": 0.6,
+    "popular": 0.1,
+}
+
+
+class UnknownUser(NotFound):
+    code = "unknown_user"
+
+
+@dataclass(frozen=True)
+class RecommendRequest:
+    user_id: str
+    target: Target = "items"
+    limit: int = 10
+    kinds: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    def cache_key(self) -> str:
+        raw = json.dumps(
+            [self.target, self.limit, sorted(self.kinds), sorted(self.exclude)], sort_keys=True
+        )
+        return f"{self.target}:{hashlib.sha256(raw.encode()).hexdigest()[:20]}"
+
+
+@dataclass
+class Candidate:
+    key: str
+    scores: dict[str, float] = field(default_factory=dict)
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return sum(SOURCE_WEIGHTS[s] * v for s, v in self.scores.items())
+
+
+def _normalised(pairs: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    if not pairs:
+        return []
+    best = max(score for _, score in pairs)
+    if best <= 0:
+        return [(key, 0.0) for key, _ in pairs]
+    return [(key, max(score, 0.0) / best) for key, score in pairs]
+
+
+def _weights(history: History, half_life_days: float) -> dict[str, float]:
+    """Type weight times a decay over the time before the member's latest action."""
+    positive = history.positive
+    if not positive:
+        return {}
+    latest = max(a.occurred_at for a in positive).timestamp()
+    weights: dict[str, float] = {}
+    for action in positive:
+        age_days = (latest - action.occurred_at.timestamp()) / SECONDS_PER_DAY
+        decay = 0.5 ** (age_days / half_life_days)
+        weights[action.item_id] = weights.get(action.item_id, 0.0) + (
+            TYPE_WEIGHTS[action.type] * decay
+        )
+    return weights
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
+
+
+def mmr(
+    ranked: list[tuple[str, float]], vectors: dict[str, np.ndarray], limit: int, diversity: float
+) -> list[tuple[str, float]]:
+    """Maximal marginal relevance: trade a little score for items unlike those already picked."""
+    if diversity <= 0 or len(ranked) <= 1:
+        return ranked[:limit]
+    best = ranked[0][1] or 1.0
+    pool = list(ranked)
+    chosen: list[tuple[str, float]] = []
+    chosen_vectors: list[np.ndarray] = []
+    while pool and len(chosen) < limit:
+
+        def value(entry: tuple[str, float]) -> float:
+            similarity = max((float(vectors[entry[0]] @ v) for v in chosen_vectors), default=0.0)
+            return (1 - diversity) * entry[1] / best - diversity * similarity
+
+        pick = max(pool, key=value)
+        pool.remove(pick)
+        chosen.append(pick)
+        chosen_vectors.append(vectors[pick[0]])
+    return chosen
+
+
+def _overlap(a: Sequence[str], b: Sequence[str]) -> list[str]:
+    other = {t.casefold() for t in b}
+    return [t for t in a if t.casefold() in other]
+
+
+def _quoted(title: str) -> str:
+    return f"“{title}”"
+
+
+class Recommender:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        items: VectorIndex,
+        people: VectorIndex,
+        keywords: KeywordEncoder,
+        cache: RecommendationCache,
+        models: ModelRefresher,
+        half_life_days: float,
+        diversity: float,
+    ) -> None:
+        self.sessions = sessions
+        self.history = HistoryStore(sessions)
+        self.items = items
+        self.people = people
+        self.keywords = keywords
+        self.cache = cache
+        self.models = models
+        self.half_life_days = half_life_days
+        self.diversity = diversity
+
+    # -- the cached front door --------------------------------------------------------------
+
+    async def recommend(self, request: RecommendRequest) -> bytes:
+        """The response body as JSON bytes: a cached body is served without re-encoding."""
+        key = request.cache_key()
+        lookup = await self.cache.lookup(request.user_id, key)
+        if lookup.entry is not None:
+            if lookup.stale:
+                self.cache.refresh_in_background(
+                    request.user_id, key, lambda: self._compute_and_store(request, lookup)
+                )
+            return _envelope("stale" if lookup.stale else "hit", False, lookup.entry.body)
+        body, degraded = await self._compute(request)
+        if not degraded:
+            await self.cache.store(request.user_id, key, lookup, body)
+        return _envelope("miss", degraded or lookup.version is None, body)
+
+    async def _compute_and_store(self, request: RecommendRequest, lookup: Lookup) -> None:
+        body, degraded = await self._compute(request)
+        if not degraded:
+            await self.cache.store(request.user_id, request.cache_key(), lookup, body)
+
+    async def _compute(self, request: RecommendRequest) -> tuple[bytes, bool]:
+        if request.target == "people":
+            results, degraded = await self.recommend_people(request)
+        else:
+            results, degraded = await self.recommend_items(request)
+        body = json.dumps(
+            {
+                "items": [r.model_dump() for r in results],
+                "generated_at": datetime.now(UTC).isoformat(),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        return body[1:-1], degraded
+
+    # -- items ------------------------------------------------------------------------------
+
+    async def recommend_items(self, request: RecommendRequest) -> tuple[list[Recommendation], bool]:
+        async with self.sessions() as session:
+            user = await session.get(User, request.user_id)
+            if user is None:
+                raise UnknownUser(
+                    f"no user with id '{request.user_id}'; upsert it with PUT /v1/users/{{id}}"
+                )
+            history = await self.history.history(session, request.user_id)
+            practices = await self.history.active_practices(session, request.user_id)
+        excluded = history.excluded | set(request.exclude)
+        weights = _weights(history, self.half_life_days)
+        candidates: dict[str, Candidate] = {}
+        degraded = False
+
+        def add(source: str, pairs: Sequence[tuple[str, float]]) -> dict[str, Candidate]:
+            touched = {}
+            for key, score in _normalised(pairs):
+                if key in excluded:
+                    continue
+                candidate = candidates.setdefault(key, Candidate(key))
+                candidate.scores[source] = max(candidate.scores.get(source, 0.0), score)
+                touched[key] = candidate
+            return touched
+
+        model = self.models.model
+        kinds = set(request.kinds)
+        kind_of = dict(zip(model.popular_ids, model.popular_kinds, strict=True))
+
+        # Collaborative.
+        rows, scores = model.score(weights)
+        if rows:
+            order = np.argsort(-scores)
+            picked: list[tuple[str, float]] = []
+            for position in order:
+                item = model.item_ids[int(position)]
+                if scores[position] <= 0 or len(picked) >= SOURCE_DEPTH:
+                    break
+                if item in excluded or (kinds and kind_of.get(item) not in kinds):
+                    continue
+                picked.append((item, float(scores[position])))
+            for key in add("collaborative", picked):
+                source = model.strongest_source(rows, weights, key)
+                candidates[key].reasons.append(Reason(code="collaborative", detail="", ref=source))
+
+        # Content: the profile vector, with exclusions inside the search.
+        where = {"kind": sorted(kinds)} if kinds else None
+        searches: list[tuple[str, SearchRequest, Any]] = []
+        top_history = sorted(weights, key=lambda i: -weights[i])[:PROFILE_ITEMS]
+        try:
+            seen = await self.items.fetch(top_history)
+            own = await self.people.fetch([request.user_id])
+        except Exception:
+            logger.exception("vector index unavailable for recommendations")
+            seen, own, degraded = {}, {}, True
+        profile_vector = self._profile_vector(weights, seen, own.get(request.user_id))
+        if profile_vector is not None:
+            searches.append(
+                (
+                    "content",
+                    SearchRequest(
+                        mode="semantic",
+                        limit=SOURCE_DEPTH,
+                        dense=profile_vector.tolist(),
+                        where=where,
+                        exclude=sorted(excluded),
+                    ),
+                    None,
+                )
+            )
+        # Interests and ongoing practices: what members with little history have said.
+        if len(weights) < FEW_ACTIONS:
+            words = " ".join([*user.interests, *user.tags, user.professional_field or ""])
+            own_point = own.get(request.user_id)
+            request_for = self._words_search(
+                words, own_point.vector if own_point else None, where, excluded
+            )
+            if request_for is not None:
+                searches.append(("interest", request_for, None))
+        for practice in practices:
+            words = " ".join([practice.title, *practice.tags])
+            request_for = self._words_search(words, None, where, excluded, limit=20)
+            if request_for is not None:
+                searches.append(("practice", request_for, practice))
+        results = await asyncio.gather(
+            *(self.items.search(r) for _, r, _ in searches), return_exceptions=True
+        )
+        for (source, _, practice), result in zip(searches, results, strict=True):
+            if isinstance(result, BaseException):
+                logger.warning("recommendation source %s failed: %s", source, result)
+                degraded = True
+                continue
+            touched = add(source, [(hit.key, hit.score) for hit in result])
+            for hit in result:
+                if hit.key in touched:
+                    touched[hit.key].reasons.extend(self._item_reasons(source, hit, user, practice))
+
+        # Popular: the last resort, and a tie-breaker.
+        popular = [
+            (item, score)
+            for item, score, kind in zip(
+                model.popular_ids, model.popular_scores, model.popular_kinds, strict=True
+            )
+            if item not in excluded and (not kinds or kind in kinds)
+        ][: max(request.limit * 3, 30)]
+        for key in add("popular", popular):
+            if not candidates[key].reasons:
+                candidates[key].reasons.append(Reason(code="popular", detail=""))
+
+        ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.key))
+        pool = ranked[: max(request.limit * 4, 40)]
+        try:
+            points = await self.items.fetch([c.key for c in pool])
+        except Exception:
+            logger.exception("vector index unavailable for recommendations")
+            return [], True
+        # Only items the index holds are public; the kind filter applies to every source.
+        pool = [
+            c
+            for c in pool
+            if c.key in points and (not kinds or points[c.key].payload.get("kind") in kinds)
+        ]
+        vectors = {c.key: np.asarray(points[c.key].vector, np.float32) for c in pool}
+        chosen = mmr([(c.key, c.score) for c in pool], vectors, request.limit, self.diversity)
+        by_key = {c.key: c for c in pool}
+        missing_titles = {
+            r.ref
+            for key, _ in chosen
+            for r in by_key[key].reasons
+            if r.ref and r.ref not in seen and r.code in ("collaborative", "similar_to")
+        }
+        if missing_titles:
+            seen = {**seen, **await self.items.fetch(sorted(missing_titles))}
+        return [
+            self._item_result(by_key[key], score, points[key], seen, vectors)
+            for key, score in chosen
+        ], degraded
+
+    def _profile_vector(
+        self,
+        weights: dict[str, float],
+        seen: dict[str, StoredPoint],
+        own: StoredPoint | None,
+    ) -> np.ndarray | None:
+        parts = [weights[k] * _unit(np.asarray(p.vector, np.float32)) for k, p in seen.items()]
+        vector = np.sum(parts, axis=0) if parts else None
+        if own is not None:
+            profile = _unit(np.asarray(own.vector, np.float32))
+            # The profile counts like one strong action, so history soon outweighs it.
+            scale = max(weights.values(), default=1.0) if parts else 1.0
+            vector = profile * scale if vector is None else vector + profile * scale
+        return None if vector is None else _unit(vector)
+
+    def _words_search(
+        self,
+        words: str,
+        dense: list[float] | None,
+        where: dict[str, Any] | None,
+        excluded: Set[str],
+        *,
+        limit: int = SOURCE_DEPTH,
+    ) -> SearchRequest | None:
+        sparse = self.keywords.query(words) if words.strip() else None
+        if sparse is not None and not sparse.indices:
+            sparse = None
+        if sparse is None and dense is None:
+            return None
+        mode: Mode = "semantic"
+        if sparse is not None:
+            mode = "keyword" if dense is None else "hybrid"
+        return SearchRequest(
+            mode=mode,
+            limit=limit,
+            dense=dense,
+            sparse=sparse,
+            where=where,
+            exclude=sorted(excluded),
+            weights=(0.5, 1.0),
+        )
+
+    def _item_reasons(
+        self, source: str, hit: VectorHit, user: User, practice: Practice | None
+    ) -> list[Reason]:
+        tags = hit.payload.get("tags") or []
+        if source == "practice" and practice is not None:
+            return [
+                Reason(
+                    code="ongoing_practice",
+                    detail=f"fits your practice {_quoted(practice.title)}",
+                    ref=practice.id,
+                )
+            ]
+        reasons = []
+        if shared := _overlap(tags, user.interests):
+            reasons.append(Reason(code="interest", detail="your interests: " + ", ".join(shared)))
+        if shared := _overlap(tags, user.tags):
+            reasons.append(Reason(code="tag_match", detail="your tags: " + ", ".join(shared)))
+        field_name = user.professional_field or ""
+        text = f"{hit.payload.get('title', '')} {' '.join(tags)} {hit.payload.get('category')}"
+        if field_name and field_name.casefold() in text.casefold():
+            reasons.append(
+                Reason(code="professional_field", detail=f"related to your field, {field_name}")
+            )
+        if source == "content":
+            reasons.append(Reason(code="similar_to", detail=""))
+        elif not reasons:
+            reasons.append(Reason(code="interest", detail="close to what your profile says"))
+        return reasons
+
+    def _item_result(
+        self,
+        candidate: Candidate,
+        score: float,
+        point: StoredPoint,
+        seen: dict[str, StoredPoint],
+        vectors: dict[str, np.ndarray],
+    ) -> Recommendation:
+        reasons: list[Reason] = []
+        codes: set[str] = set()
+        for reason in candidate.reasons:
+            if reason.code in codes:
+                continue
+            if reason.code == "similar_to":
+                similar = self._similar_to(vectors[candidate.key], seen)
+                if similar is None:
+                    continue
+                reason = similar
+            elif reason.code == "collaborative":
+                title = seen[reason.ref].payload.get("title") if reason.ref in seen else None
+                if title is None:
+                    continue
+                reason = Reason(
+                    code="collaborative",
+                    detail=f"members who engaged with {_quoted(title)} went on to this",
+                    ref=reason.ref,
+                )
+            elif reason.code == "popular":
+                reason = Reason(code="popular", detail="popular with members lately")
+            codes.add(reason.code)
+            reasons.append(reason)
+        if not reasons:
+            reasons.append(Reason(code="popular", detail="popular with members lately"))
+        return Recommendation(
+            id=candidate.key,
+            kind=str(point.payload.get("kind", "other")),
+            title=str(point.payload.get("title", "")),
+            score=round(score, 6),
+            reasons=reasons,
+        )
+
+    @staticmethod
+    def _similar_to(vector: np.ndarray, seen: dict[str, StoredPoint]) -> Reason | None:
+        if not seen:
+            return None
+        unit = _unit(vector)
+        key, point = max(
+            seen.items(), key=lambda kv: float(unit @ _unit(np.asarray(kv[1].vector, np.float32)))
+        )
+        return Reason(
+            code="similar_to",
+            detail=f"similar to {_quoted(str(point.payload.get('title', key)))}",
+            ref=key,
+        )
+
+    # -- people -----------------------------------------------------------------------------
+
+    async def recommend_people(
+        self, request: RecommendRequest
+    ) -> tuple[list[Recommendation], bool]:
+        degraded = False
+        async with self.sessions() as session:
+            user = await session.get(User, request.user_id)
+            if user is None:
+                raise UnknownUser(
+                    f"no user with id '{request.user_id}'; upsert it with PUT /v1/users/{{id}}"
+                )
+            excluded = {request.user_id, *request.exclude}
+            overlap = await self._overlapping_people(session, user, excluded)
+            shared_items = await self._co_learners(session, user.id, excluded)
+            practice_tags = await self._practice_tags(session, [user.id])
+        semantic: list[VectorHit] = []
+        text = profile_text(user)
+        if text:
+            try:
+                own = await self.people.fetch([user.id])
+                search = self._words_search(
+                    text,
+                    own[user.id].vector if user.id in own else None,
+                    {"discoverable": "yes"},
+                    excluded,
+                    limit=50,
+                )
+                if search is not None:
+                    semantic = await self.people.search(search)
+            except Exception:
+                logger.exception("people index unavailable")
+                degraded = True
+        scores: dict[str, dict[str, float]] = {}
+        for key, value in _normalised([(h.key, h.score) for h in semantic]):
+            scores.setdefault(key, {})["profile"] = value
+        for key, value in _normalised(list(shared_items.items())):
+            scores.setdefault(key, {})["collaborative"] = value
+        for key in overlap:
+            scores.setdefault(key, {})
+        if not scores:
+            return [], degraded
+        async with self.sessions() as session:
+            people = {
+                u.id: u
+                for u in await session.scalars(
+                    select(User).where(User.id.in_(scores), User.discoverable.is_(True))
+                )
+            }
+            their_practices = await self._active_practices(session, list(people))
+        mine = set(practice_tags.get(user.id, [])) | {t.casefold() for t in user.interests}
+        results = []
+        for key, parts in scores.items():
+            other = people.get(key)
+            if other is None:
+                continue
+            reasons: list[Reason] = []
+            score = 0.5 * parts.get("profile", 0.0) + 0.4 * parts.get("collaborative", 0.0)
+            if shared := _overlap(other.interests, user.interests):
+                score += 0.3 * min(len(shared), 3) / 3
+                reasons.append(
+                    Reason(code="interest", detail="shares your interests: " + ", ".join(shared))
+                )
+            if shared := _overlap(other.tags, user.tags):
+                score += 0.1 * min(len(shared), 3) / 3
+                reasons.append(
+                    Reason(code="tag_match", detail="shares your tags: " + ", ".join(shared))
+                )
+            if (
+                user.professional_field
+                and other.professional_field
+                and user.professional_field.casefold() == other.professional_field.casefold()
+            ):
+                score += 0.2
+                reasons.append(
+                    Reason(
+                        code="professional_field",
+                        detail=f"also works in {other.professional_field}",
+                    )
+                )
+            for practice in their_practices.get(key, []):
+                if {t.casefold() for t in practice.tags} & mine:
+                    score += 0.2
+                    reasons.append(
+                        Reason(
+                            code="ongoing_practice",
+                            detail=f"is practising {_quoted(practice.title)}",
+                            ref=practice.id,
+                        )
+                    )
+                    break
+            if key in shared_items:
+                count = int(shared_items[key])
+                reasons.append(
+                    Reason(code="collaborative", detail=f"learned from {count} of the same items")
+                )
+            if "profile" in parts and not reasons:
+                reasons.append(Reason(code="interest", detail="their profile is close to yours"))
+            if not reasons:
+                continue
+            results.append(
+                Recommendation(
+                    id=key,
+                    kind="person",
+                    title=other.display_name,
+                    score=round(score, 6),
+                    reasons=reasons,
+                )
+            )
+        results.sort(key=lambda r: (-r.score, r.id))
+        return results[: request.limit], degraded
+
+    async def _overlapping_people(
+        self, session: AsyncSession, user: User, excluded: set[str]
+    ) -> list[str]:
+        conditions: list[ColumnElement[bool]] = []
+        if user.interests:
+            conditions.append(User.interests.op("&&")(literal(user.interests, TagList)))
+        if user.tags:
+            conditions.append(User.tags.op("&&")(literal(user.tags, TagList)))
+        if user.professional_field:
+            conditions.append(
+                func.lower(User.professional_field) == user.professional_field.lower()
+            )
+        if not conditions:
+            return []
+        query = (
+            select(User.id)
+            .where(or_(*conditions), User.discoverable.is_(True), User.id.not_in(excluded))
+            .limit(200)
+        )
+        return list((await session.scalars(query)).all())
+
+    async def _co_learners(
+        self, session: AsyncSession, user_id: str, excluded: set[str]
+    ) -> dict[str, float]:
+        """Members who acted on the same items, by how many they share."""
+        mine = (
+            select(Event.item_id)
+            .where(Event.user_id == user_id, Event.type.not_in(NEGATIVE))
+            .distinct()
+            .subquery()
+        )
+        shared = func.count(func.distinct(Event.item_id))
+        query = (
+            select(Event.user_id, shared)
+            .join(mine, mine.c.item_id == Event.item_id)
+            .join(User, User.id == Event.user_id)
+            .where(
+                Event.type.not_in(NEGATIVE),
+                Event.user_id.not_in(excluded),
+                User.discoverable.is_(True),
+            )
+            .group_by(Event.user_id)
+            .order_by(shared.desc())
+            .limit(50)
+        )
+        return {row[0]: float(row[1]) for row in await session.execute(query)}
+
+    async def _practice_tags(
+        self, session: AsyncSession, user_ids: list[str]
+    ) -> dict[str, list[str]]:
+        tags: dict[str, list[str]] = {}
+        for practice in await self._flat_practices(session, user_ids):
+            tags.setdefault(practice.owner_id, []).extend(t.casefold() for t in practice.tags)
+        return tags
+
+    async def _active_practices(
+        self, session: AsyncSession, user_ids: list[str]
+    ) -> dict[str, list[Practice]]:
+        found: dict[str, list[Practice]] = {}
+        for practice in await self._flat_practices(session, user_ids, public=True):
+            found.setdefault(practice.owner_id, []).append(practice)
+        return found
+
+    @staticmethod
+    async def _flat_practices(
+        session: AsyncSession, user_ids: list[str], *, public: bool = False
+    ) -> list[Practice]:
+        if not user_ids:
+            return []
+        query = select(Practice).where(
+            Practice.owner_id.in_(user_ids), Practice.status.in_(("active", "not_started"))
+        )
+        if public:
+            query = query.where(Practice.privacy == "public")
+        return list((await session.scalars(query)).all())
+
+
+def _envelope(cache: CacheState, degraded: bool, body: bytes) -> bytes:
+    head = b'{"cache":"' + cache.encode() + b'","degraded":' + (b"true" if degraded else b"false")
+    return head + b"," + body + b"}"
