@@ -133,6 +133,7 @@ class Resources:
             models=models,
             half_life_days=settings.reco_half_life_days,
             diversity=settings.reco_diversity,
+            dense_cjk=settings.search_dense_weight_cjk,
         )
         catalog = CatalogService(indexer, people)
         # Changed profiles and withdrawn items must never be served from the cache.

@@ -90,14 +90,17 @@ async def load_catalog(conn: AsyncConnection, data: dict[str, Any]) -> dict[str,
     batches: list[tuple[Any, list[dict[str, Any]]]] = [
         (User, data["users"]),
         (Practice, practices),
-        (Item, [*data["items"], *practice_items]),
+        # Separate statements: an executemany takes its columns from the first row, and
+        # practice items carry columns (owner_id, practice_id) the catalogue's items leave out.
+        (Item, data["items"]),
+        (Item, practice_items),
         (Checkin, _checkin_rows(data, owners)),
         (Event, _event_rows(data)),
     ]
-    counts = {}
+    counts: dict[str, int] = {}
     for model, rows in batches:
         await conn.execute(insert(model), rows)
-        counts[model.__tablename__] = len(rows)
+        counts[model.__tablename__] = counts.get(model.__tablename__, 0) + len(rows)
     return counts
 
 

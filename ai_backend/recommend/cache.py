@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 CHANNEL = "reco:invalidate"
 GENERATION_KEY = "reco:gen"
 VERSION_KEY = "reco:v:{user}"
-ENTRY_KEY = "reco:e:{user}:{key}"
+# Bump when the ranking or the response shape changes: entries of another revision are ignored.
+REVISION = "r3"
+ENTRY_KEY = "reco:e:" + REVISION + ":{user}:{key}"
 LOCK_KEY = "reco:refreshing:{user}:{key}"
 # After a Redis error, skip Redis for this long so requests do not each wait for a timeout.
 BACKOFF_SECONDS = 1.0

@@ -40,6 +40,7 @@ from ai_backend.recommend.cache import Lookup, RecommendationCache
 from ai_backend.recommend.history import NEGATIVE, TYPE_WEIGHTS, History, HistoryStore
 from ai_backend.recommend.refresh import ModelRefresher
 from ai_backend.recommend.schemas import CacheState, Reason, Recommendation, Target
+from ai_backend.search.service import CJK
 
 logger = logging.getLogger(__name__)
 SECONDS_PER_DAY = 86_400.0
@@ -53,8 +54,16 @@ SOURCE_WEIGHTS = {
     "content": 0.35,
     "interest": 0.6,
     "practice": 0.6,
+    "tags": 0.4,
     "popular": 0.1,
 }
+
+
+# Search candidates below this share of their search's range are noise; word searches need
+# more, as Chinese text is matched by single characters.
+MIN_SHARE = {"content": 0.2, "interest": 0.25, "practice": 0.25, "tags": 0.25}
+# The collaborative signal is trusted as the community grows: members / (members + this).
+COMMUNITY_PRIOR = 50
 
 
 class UnknownUser(NotFound):
@@ -76,20 +85,48 @@ class RecommendRequest:
         return f"{self.target}:{hashlib.sha256(raw.encode()).hexdigest()[:20]}"
 
 
+# A source's reasons are shown when it brought at least this share of the strongest one.
+REASON_SHARE = 0.25
+
+
 @dataclass
 class Candidate:
     key: str
     scores: dict[str, float] = field(default_factory=dict)
-    reasons: list[Reason] = field(default_factory=list)
+    # Each reason with the source that gave it.
+    reasons: list[tuple[str, Reason]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
         return sum(SOURCE_WEIGHTS[s] * v for s, v in self.scores.items())
 
+    def shown_reasons(self) -> list[Reason]:
+        """Reasons of the sources that carried the candidate, strongest source first."""
+        weight = {s: SOURCE_WEIGHTS[s] * v for s, v in self.scores.items()}
+        strongest = max(weight.values(), default=0.0)
+        kept = [
+            (weight.get(source, 0.0), reason)
+            for source, reason in self.reasons
+            if weight.get(source, 0.0) >= REASON_SHARE * strongest
+        ]
+        return [reason for _, reason in sorted(kept, key=lambda pair: -pair[0])]
 
-def _normalised(pairs: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+
+def _normalised(
+    pairs: Sequence[tuple[str, float]], *, spread: bool = False
+) -> list[tuple[str, float]]:
+    """Scores as shares of the best one; with `spread`, of the range from worst to best.
+
+    Similarity scores of one search bunch together (cosines of 0.5 to 0.6), so a search's
+    candidates are spread over their range before they are weighed against other sources.
+    """
     if not pairs:
         return []
+    if spread:
+        low, high = min(s for _, s in pairs), max(s for _, s in pairs)
+        if high - low <= 1e-9:
+            return [(key, 1.0) for key, _ in pairs]
+        return [(key, (score - low) / (high - low)) for key, score in pairs]
     best = max(score for _, score in pairs)
     if best <= 0:
         return [(key, 0.0) for key, _ in pairs]
@@ -110,6 +147,15 @@ def _weights(history: History, half_life_days: float) -> dict[str, float]:
             TYPE_WEIGHTS[action.type] * decay
         )
     return weights
+
+
+def _top_tags(weights: dict[str, float], seen: dict[str, StoredPoint], count: int = 8) -> list[str]:
+    """The tags of what a member did, by the weight of the actions behind them."""
+    totals: dict[str, float] = {}
+    for key, point in seen.items():
+        for tag in point.payload.get("tags") or []:
+            totals[tag] = totals.get(tag, 0.0) + weights.get(key, 0.0)
+    return sorted(totals, key=lambda t: (-totals[t], t))[:count]
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
@@ -161,6 +207,7 @@ class Recommender:
         models: ModelRefresher,
         half_life_days: float,
         diversity: float,
+        dense_cjk: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.history = HistoryStore(sessions)
@@ -171,6 +218,7 @@ class Recommender:
         self.models = models
         self.half_life_days = half_life_days
         self.diversity = diversity
+        self.dense_cjk = dense_cjk
 
     # -- the cached front door --------------------------------------------------------------
 
@@ -225,11 +273,15 @@ class Recommender:
         candidates: dict[str, Candidate] = {}
         degraded = False
 
-        def add(source: str, pairs: Sequence[tuple[str, float]]) -> dict[str, Candidate]:
+        def add(
+            source: str, shares: Sequence[tuple[str, float]], *, scale: float = 1.0
+        ) -> dict[str, Candidate]:
             touched = {}
-            for key, score in _normalised(pairs):
-                if key in excluded:
+            floor = MIN_SHARE.get(source, 0.0)
+            for key, share in shares:
+                if key in excluded or share < floor:
                     continue
+                score = share * scale
                 candidate = candidates.setdefault(key, Candidate(key))
                 candidate.scores[source] = max(candidate.scores.get(source, 0.0), score)
                 touched[key] = candidate
@@ -251,13 +303,15 @@ class Recommender:
                 if item in excluded or (kinds and kind_of.get(item) not in kinds):
                     continue
                 picked.append((item, float(scores[position])))
-            for key in add("collaborative", picked):
+            trust = model.users / (model.users + COMMUNITY_PRIOR)
+            for key in add("collaborative", _normalised(picked), scale=trust):
                 source = model.strongest_source(rows, weights, key)
-                candidates[key].reasons.append(Reason(code="collaborative", detail="", ref=source))
+                reason = Reason(code="collaborative", detail="", ref=source)
+                candidates[key].reasons.append(("collaborative", reason))
 
         # Content: the profile vector, with exclusions inside the search.
         where = {"kind": sorted(kinds)} if kinds else None
-        searches: list[tuple[str, SearchRequest, Any]] = []
+        searches: list[tuple[str, SearchRequest, SearchRequest | None, Any]] = []
         top_history = sorted(weights, key=lambda i: -weights[i])[:PROFILE_ITEMS]
         try:
             seen = await self.items.fetch(top_history)
@@ -266,7 +320,14 @@ class Recommender:
             logger.exception("vector index unavailable for recommendations")
             seen, own, degraded = {}, {}, True
         profile_vector = self._profile_vector(weights, seen, own.get(request.user_id))
-        if profile_vector is not None:
+        # The embedding model may not read every script (the default reads English only): the
+        # content source counts by the share of the history it can read.
+        readable = [
+            min(self.dense_cjk, 1.0) if CJK.search(str(p.payload.get("title", ""))) else 1.0
+            for p in seen.values()
+        ]
+        content_scale = sum(readable) / len(readable) if readable else 1.0
+        if profile_vector is not None and content_scale > 0:
             searches.append(
                 (
                     "content",
@@ -278,34 +339,53 @@ class Recommender:
                         exclude=sorted(excluded),
                     ),
                     None,
+                    None,
                 )
             )
         # Interests and ongoing practices: what members with little history have said.
+        # Their words are matched by BM25; a match counts by its share of the best match in the
+        # whole catalogue (often the practice's own item), asked for without the exclusions.
+        worded: list[tuple[str, str, Practice | None]] = []
         if len(weights) < FEW_ACTIONS:
             words = " ".join([*user.interests, *user.tags, user.professional_field or ""])
-            own_point = own.get(request.user_id)
-            request_for = self._words_search(
-                words, own_point.vector if own_point else None, where, excluded
+            worded.append(("interest", words, None))
+        if tags := _top_tags(weights, seen):
+            worded.append(("tags", " ".join(tags), None))
+        worded.extend(("practice", " ".join([p.title, *p.tags]), p) for p in practices)
+        for source, words, practice in worded:
+            sparse = self.keywords.query(words) if words.strip() else None
+            if sparse is None or not sparse.indices:
+                continue
+            matches = SearchRequest(
+                mode="keyword",
+                limit=20 if source == "practice" else SOURCE_DEPTH,
+                sparse=sparse,
+                where=where,
+                exclude=sorted(excluded),
             )
-            if request_for is not None:
-                searches.append(("interest", request_for, None))
-        for practice in practices:
-            words = " ".join([practice.title, *practice.tags])
-            request_for = self._words_search(words, None, where, excluded, limit=20)
-            if request_for is not None:
-                searches.append(("practice", request_for, practice))
+            top = SearchRequest(mode="keyword", limit=1, sparse=sparse, where=where)
+            searches.append((source, matches, top, practice))
         results = await asyncio.gather(
-            *(self.items.search(r) for _, r, _ in searches), return_exceptions=True
+            *(self._search_with_reference(r, b) for _, r, b, _ in searches),
+            return_exceptions=True,
         )
-        for (source, _, practice), result in zip(searches, results, strict=True):
+        for (source, _, best, practice), result in zip(searches, results, strict=True):
             if isinstance(result, BaseException):
                 logger.warning("recommendation source %s failed: %s", source, result)
                 degraded = True
                 continue
-            touched = add(source, [(hit.key, hit.score) for hit in result])
-            for hit in result:
+            hits, reference = result
+            pairs = [(hit.key, hit.score) for hit in hits]
+            if best is None:
+                shares = _normalised(pairs, spread=True)
+            else:
+                shares = [(key, score / reference) for key, score in pairs if reference > 0]
+            touched = add(source, shares, scale=content_scale if source == "content" else 1.0)
+            for hit in hits:
                 if hit.key in touched:
-                    touched[hit.key].reasons.extend(self._item_reasons(source, hit, user, practice))
+                    touched[hit.key].reasons.extend(
+                        (source, r) for r in self._item_reasons(source, hit, user, practice)
+                    )
 
         # Popular: the last resort, and a tie-breaker.
         popular = [
@@ -315,9 +395,8 @@ class Recommender:
             )
             if item not in excluded and (not kinds or kind in kinds)
         ][: max(request.limit * 3, 30)]
-        for key in add("popular", popular):
-            if not candidates[key].reasons:
-                candidates[key].reasons.append(Reason(code="popular", detail=""))
+        for key in add("popular", _normalised(popular)):
+            candidates[key].reasons.append(("popular", Reason(code="popular", detail="")))
 
         ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.key))
         pool = ranked[: max(request.limit * 4, 40)]
@@ -338,7 +417,7 @@ class Recommender:
         missing_titles = {
             r.ref
             for key, _ in chosen
-            for r in by_key[key].reasons
+            for _, r in by_key[key].reasons
             if r.ref and r.ref not in seen and r.code in ("collaborative", "similar_to")
         }
         if missing_titles:
@@ -347,6 +426,15 @@ class Recommender:
             self._item_result(by_key[key], score, points[key], seen, vectors)
             for key, score in chosen
         ], degraded
+
+    async def _search_with_reference(
+        self, request: SearchRequest, best: SearchRequest | None
+    ) -> tuple[list[VectorHit], float]:
+        """A search's hits, and the best score the query reaches anywhere (with `best`)."""
+        if best is None:
+            return await self.items.search(request), 0.0
+        hits, top = await asyncio.gather(self.items.search(request), self.items.search(best))
+        return hits, max([h.score for h in top] + [h.score for h in hits] + [0.0])
 
     def _profile_vector(
         self,
@@ -415,6 +503,8 @@ class Recommender:
             )
         if source == "content":
             reasons.append(Reason(code="similar_to", detail=""))
+        elif source == "tags" and not reasons:
+            reasons.append(Reason(code="tag_match", detail="shares tags with what you learned"))
         elif not reasons:
             reasons.append(Reason(code="interest", detail="close to what your profile says"))
         return reasons
@@ -429,7 +519,7 @@ class Recommender:
     ) -> Recommendation:
         reasons: list[Reason] = []
         codes: set[str] = set()
-        for reason in candidate.reasons:
+        for reason in candidate.shown_reasons():
             if reason.code in codes:
                 continue
             if reason.code == "similar_to":

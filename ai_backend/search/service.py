@@ -84,7 +84,7 @@ def to_hit(hit: VectorHit, query: str) -> SearchHit:
 
 
 # Han, kana and hangul: scripts the default English-only embedding model cannot read.
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Weights:
     keyword: float = 1.0
 
     def for_query(self, query: str) -> tuple[float, float]:
-        dense = self.dense_cjk if _CJK.search(query) else self.dense
+        dense = self.dense_cjk if CJK.search(query) else self.dense
         return dense, self.keyword
 
 
