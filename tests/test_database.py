@@ -104,6 +104,11 @@ async def test_demo_catalogue_loads_and_is_consistent(conn: AsyncConnection) -> 
     assert counts["checkins"] > 0
     private = await conn.scalar(select(Item.id).where(Item.id == "practice:p-german-listen"))
     assert private is None, "private practices are never catalogue items"
+    # A practice's item belongs to the practice's owner, so it is never recommended to them.
+    unowned = await conn.scalar(
+        select(Item.id).where(Item.practice_id.is_not(None), Item.owner_id.is_(None))
+    )
+    assert unowned is None
 
 
 async def test_second_upgrade_is_a_no_op(database_url: str) -> None:
