@@ -20,6 +20,7 @@ from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
 from ai_backend.infra.embedder import Embedder
 from ai_backend.observability import RequestIdMiddleware, configure_logging
+from ai_backend.recommend.fastpath import CachedRecommendations
 from ai_backend.recommend.routes import admin as recommend_admin_router
 from ai_backend.recommend.routes import router as recommend_router
 from ai_backend.resources import Resources
@@ -56,6 +57,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         lifespan=lifespan,
     )
     install_error_handlers(app, guard=token_failure)
+    # Innermost: fresh cached recommendations skip routing, inside metrics and request ids.
+    app.add_middleware(CachedRecommendations)
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
         app, endpoint="/metrics", include_in_schema=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -47,6 +48,11 @@ def issue_token(key: str, *, scopes: list[str], subject: str, ttl_seconds: int, 
 
 
 def principal_from_header(authorization: str | None, *, key: str, issuer: str) -> Principal:
+    return _verify(authorization, key=key, issuer=issuer)[0]
+
+
+def _verify(authorization: str | None, *, key: str, issuer: str) -> tuple[Principal, float]:
+    """The token's principal and expiry, or Unauthorized saying what is wrong with it."""
     if not authorization:
         raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     scheme, _, token = authorization.partition(" ")
@@ -67,4 +73,32 @@ def principal_from_header(authorization: str | None, *, key: str, issuer: str) -
     scope_claim = claims.get("scope", "")
     if not isinstance(scope_claim, str):
         raise Unauthorized("invalid token: 'scope' must be a space-separated string")
-    return Principal(subject=str(claims["sub"]), scopes=frozenset(scope_claim.split()) & SCOPES)
+    principal = Principal(
+        subject=str(claims["sub"]), scopes=frozenset(scope_claim.split()) & SCOPES
+    )
+    return principal, float(claims["exp"])
+
+
+class TokenVerifier:
+    """Verifies bearer headers, remembering tokens already verified until they expire.
+
+    A token is immutable and its signature was checked once, so the answer for the same string
+    cannot change before `exp`; skipping the HMAC and claim checks on repeats is safe.
+    """
+
+    def __init__(self, key: str, issuer: str, *, capacity: int = 4096) -> None:
+        self.key = key
+        self.issuer = issuer
+        self.capacity = capacity
+        self._known: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def verify(self, authorization: str | None) -> Principal:
+        known = self._known.get(authorization or "")
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = _verify(authorization, key=self.key, issuer=self.issuer)
+        assert authorization is not None  # _verify refuses a missing header
+        self._known[authorization] = (principal, expires)
+        if len(self._known) > self.capacity:
+            self._known.popitem(last=False)
+        return principal

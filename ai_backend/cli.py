@@ -202,6 +202,24 @@ def bench_latency(
     run_latency(data, [int(s) for s in sizes.split(",") if s.strip()])
 
 
+@bench_cli.command("recommend")
+def bench_recommend(
+    data: Annotated[
+        Path,
+        typer.Option(exists=True, file_okay=False, help="a MovieLens-layout folder"),
+    ],
+    out: Annotated[Path | None, typer.Option(help="also write the JSON result here")] = None,
+) -> None:
+    """NDCG@10 and Recall@10 against most-popular and item-kNN; cached and uncached speed."""
+    from bench.recommend import run as run_recommend
+
+    missing = [n for n in ("ratings.csv", "movies.csv") if not (data / n).exists()]
+    if missing:
+        typer.echo(f"{data} lacks {', '.join(missing)} (MovieLens layout)", err=True)
+        raise typer.Exit(2)
+    run_recommend(data, out)
+
+
 def main() -> None:
     cli(prog_name="daodao-ai")
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from celery import Celery
 from fastapi import Depends, Header, Request
 
-from ai_backend.auth import Principal, Scope, principal_from_header
+from ai_backend.auth import Principal, Scope
 from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.errors import DomainError
@@ -15,32 +15,39 @@ from ai_backend.recommend.service import Recommender
 from ai_backend.resources import Resources
 from ai_backend.search.service import SearchService
 
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` dependencies in a thread
+# pool, and that hand-off cost more than the whole cached recommendation path.
 
-def get_resources(request: Request) -> Resources:
+
+def resources_of(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
+
+
+async def get_resources(request: Request) -> Resources:
+    return resources_of(request)
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def _celery(resources: ResourcesDep) -> Celery:
+async def _celery(resources: ResourcesDep) -> Celery:
     return resources.celery
 
 
-def _catalog(resources: ResourcesDep) -> CatalogService:
+async def _catalog(resources: ResourcesDep) -> CatalogService:
     return resources.catalog
 
 
-def _search(resources: ResourcesDep) -> SearchService:
+async def _search(resources: ResourcesDep) -> SearchService:
     return resources.search
 
 
-def _reindex(resources: ResourcesDep) -> ReindexJobs:
+async def _reindex(resources: ResourcesDep) -> ReindexJobs:
     return resources.reindex
 
 
-def _recommender(resources: ResourcesDep) -> Recommender:
+async def _recommender(resources: ResourcesDep) -> Recommender:
     return resources.recommender
 
 
@@ -51,26 +58,25 @@ CeleryDep = Annotated[Celery, Depends(_celery)]
 RecommenderDep = Annotated[Recommender, Depends(_recommender)]
 
 
-def _principal(
+async def _principal(
     resources: ResourcesDep,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Principal:
-    return principal_from_header(
-        authorization, key=resources.jwt_key, issuer=resources.settings.jwt_issuer
-    )
+    return resources.tokens.verify(authorization)
 
 
 def token_failure(request: Request) -> DomainError | None:
     """Why this request's token is not acceptable, or None when it is."""
+    resources = resources_of(request)
     try:
-        _principal(get_resources(request), request.headers.get("authorization"))
+        resources.tokens.verify(request.headers.get("authorization"))
     except DomainError as exc:
         return exc
     return None
 
 
 def _scoped(scope: Scope) -> Any:
-    def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         principal.require(scope)
         return principal
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from ai_backend.auth import TokenVerifier
 from ai_backend.catalog.indexing import Indexer
 from ai_backend.catalog.people import PEOPLE_FIELDS, PEOPLE_LAYOUT, PeopleIndexer
 from ai_backend.catalog.reindex import ReindexJobs
@@ -55,6 +56,7 @@ class Resources:
     embedder: Embedder
     celery: Celery
     jwt_key: str
+    tokens: TokenVerifier
     keywords: KeywordEncoder
     indexer: Indexer
     catalog: CatalogService
@@ -106,6 +108,7 @@ class Resources:
         indexer = Indexer(sessions, index=index, embedder=embedder, keywords=keywords)
         people = PeopleIndexer(sessions, index=people_index, embedder=embedder, keywords=keywords)
         celery = make_celery(settings, redis_url)
+        jwt_key = settings.jwt_key()
         cache = RecommendationCache(
             redis,
             fresh_seconds=settings.reco_fresh_seconds,
@@ -147,7 +150,8 @@ class Resources:
             index=index,
             embedder=embedder,
             celery=celery,
-            jwt_key=settings.jwt_key(),
+            jwt_key=jwt_key,
+            tokens=TokenVerifier(jwt_key, settings.jwt_issuer),
             keywords=keywords,
             indexer=indexer,
             catalog=catalog,

@@ -46,12 +46,8 @@ async def post_events(
 def _request(query: RecommendQuery) -> RecommendRequest:
     if query.target == "people" and query.kind:
         raise Invalid("kind: applies to target=items only")
-    return RecommendRequest(
-        user_id=query.user_id,
-        target=query.target,
-        limit=query.limit,
-        kinds=tuple(sorted(set(query.kind or ()))),
-        exclude=tuple(sorted(set(query.exclude_ids))),
+    return RecommendRequest.normalised(
+        query.user_id, query.target, query.limit, query.kind or (), query.exclude_ids
     )
 
 

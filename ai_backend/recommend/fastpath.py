@@ -1,0 +1,97 @@
+"""Fresh cached recommendations, answered before routing.
+
+A cache hit is a dictionary lookup, but FastAPI's routing, dependency solving and parameter
+validation cost several times that. This ASGI middleware answers
+`GET /v1/users/{id}/recommendations` itself when, and only when, all of this holds:
+
+- the bearer token is valid and carries `read` (the same verifier the routes use);
+- every query parameter is one the route accepts, in a form it accepts;
+- the process-local cache tier holds a fresh entry for the normalised request.
+
+An entry exists only for a request the full route already validated and answered, so the fast
+path can never accept what the route would refuse. Anything else (a miss, a stale entry, a bad
+token, an odd parameter) goes on to the route unchanged, which answers it in full.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ai_backend.domain import ID_PATTERN, ITEM_KINDS
+from ai_backend.errors import DomainError
+from ai_backend.recommend.schemas import MAX_EXCLUDE, MAX_LIMIT, Target
+from ai_backend.recommend.service import RecommendRequest, envelope
+
+PATH = re.compile(r"^/v1/users/([^/]+)/recommendations$")
+IDS = re.compile(ID_PATTERN)
+
+
+def parse(user_id: str, query: str) -> RecommendRequest | None:
+    """The request the route would build from this query string, or None to let it decide."""
+    target: Target = "items"
+    limit = 10
+    kinds: list[str] = []
+    excluded: list[str] = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == "target" and value == "people":
+            target = "people"
+        elif name == "target" and value == "items":
+            target = "items"
+        elif name == "limit" and value.isdigit() and 1 <= int(value) <= MAX_LIMIT:
+            limit = int(value)
+        elif name == "kind" and value in ITEM_KINDS:
+            kinds.append(value)
+        elif name == "exclude_ids":
+            excluded.extend(i for i in value.split(",") if i)
+        else:
+            return None
+    if len(excluded) > MAX_EXCLUDE or not all(IDS.match(i) for i in excluded):
+        return None
+    if not IDS.match(user_id) or (target == "people" and kinds):
+        return None
+    return RecommendRequest.normalised(user_id, target, limit, kinds, excluded)
+
+
+class CachedRecommendations:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            match = PATH.match(scope["path"])
+            if match is not None and await self._answer(scope, match.group(1), send):
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, user_id: str, send: Send) -> bool:
+        resources: Any = getattr(scope["app"].state, "resources", None)
+        if resources is None:
+            return False
+        authorization = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+        try:
+            principal = resources.tokens.verify(authorization)
+            principal.require("read")
+        except DomainError:
+            return False
+        request = parse(user_id, scope["query_string"].decode("latin-1"))
+        if request is None:
+            return False
+        entry = resources.recommender.cache.local.get(request.user_id, request.cache_key())
+        if entry is None or time.time() >= entry.fresh_until:
+            return False
+        body = envelope("hit", False, entry.body)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return True
