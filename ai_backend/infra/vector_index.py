@@ -8,6 +8,7 @@ reciprocal rank fusion; filters are part of every prefetch, never applied afterw
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import uuid
@@ -31,8 +32,15 @@ RRF_K = 10
 LAYOUT = "daodao-items-v2"
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def point_id(key: str) -> str:
-    return str(uuid.uuid5(_POINT_NAMESPACE, key))
+    """Cached: exclusion filters name hundreds of points on every recommendation."""
+    return str(point_uuid(key))
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def point_uuid(key: str) -> uuid.UUID:
+    return uuid.uuid5(_POINT_NAMESPACE, key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +212,7 @@ class EdgeVectorIndex:
             else:
                 match = qe.MatchAny(list(value))
             must.append(qe.FieldCondition(key=key, match=match))
-        must_not = [qe.HasIdCondition({uuid.UUID(point_id(k)) for k in exclude})] if exclude else []
+        must_not = [qe.HasIdCondition({point_uuid(k) for k in exclude})] if exclude else []
         if not must and not must_not:
             return None
         return qe.Filter(must=must or None, must_not=must_not or None)
@@ -228,7 +236,7 @@ class EdgeVectorIndex:
         qe = self._qe
         batch = [
             qe.Point(
-                id=uuid.UUID(point_id(p.key)),
+                id=point_uuid(p.key),
                 vector={
                     DENSE: list(p.vector),
                     SPARSE: qe.SparseVector(p.sparse.indices, p.sparse.values),
@@ -240,13 +248,13 @@ class EdgeVectorIndex:
         await self.write(qe.UpdateOperation.upsert_points(batch))
 
     async def set_payload(self, key: str, payload: dict[str, Any]) -> None:
-        ids: list[int | uuid.UUID | str] = [uuid.UUID(point_id(key))]
+        ids: list[int | uuid.UUID | str] = [point_uuid(key)]
         await self.write(self._qe.UpdateOperation.overwrite_payload(ids, {**payload, "key": key}))
 
     async def delete(self, keys: Sequence[str]) -> None:
         if not keys:
             return
-        ids: list[int | uuid.UUID | str] = [uuid.UUID(point_id(k)) for k in keys]
+        ids: list[int | uuid.UUID | str] = [point_uuid(k) for k in keys]
         await self.write(self._qe.UpdateOperation.delete_points(ids))
 
     async def search(self, request: SearchRequest) -> list[VectorHit]:
@@ -280,7 +288,7 @@ class EdgeVectorIndex:
         ]
 
     async def dense_vector(self, key: str) -> list[float] | None:
-        records = self._shard.retrieve([uuid.UUID(point_id(key))], False, [DENSE])
+        records = self._shard.retrieve([point_uuid(key)], False, [DENSE])
         if not records:
             return None
         vector: Any = records[0].vector
@@ -289,7 +297,7 @@ class EdgeVectorIndex:
     async def fetch(self, keys: Sequence[str]) -> dict[str, StoredPoint]:
         if not keys:
             return {}
-        ids: list[int | uuid.UUID | str] = [uuid.UUID(point_id(k)) for k in keys]
+        ids: list[int | uuid.UUID | str] = [point_uuid(k) for k in keys]
         return _stored(self._shard.retrieve(ids, True, [DENSE]))
 
     async def clear(self) -> None:

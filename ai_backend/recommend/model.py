@@ -49,9 +49,11 @@ class CollaborativeModel:
     trained_at: datetime | None = None
     took_ms: int | None = None
     index: dict[str, int] = field(init=False)
+    kind_of: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.index = {item: i for i, item in enumerate(self.item_ids)}
+        self.kind_of = dict(zip(self.popular_ids, self.popular_kinds, strict=True))
 
     @classmethod
     def empty(cls) -> CollaborativeModel:
@@ -70,11 +72,17 @@ class CollaborativeModel:
         weights = np.array([history[self.item_ids[r]] for r in rows], np.float32)
         return rows, weights @ self.weights[rows]
 
-    def strongest_source(self, rows: list[int], history: dict[str, float], item: str) -> str:
-        """The history item that contributed most to `item`'s collaborative score."""
-        column = self.weights[rows, self.index[item]]
+    def strongest_sources(
+        self, rows: list[int], history: dict[str, float], items: list[str]
+    ) -> dict[str, str]:
+        """For each item, the history item that contributed most to its collaborative score."""
+        known = [i for i in items if i in self.index]
+        if not rows or not known:
+            return {}
         weights = np.array([history[self.item_ids[r]] for r in rows], np.float32)
-        return self.item_ids[rows[int(np.argmax(column * weights))]]
+        block = self.weights[np.ix_(rows, [self.index[i] for i in known])] * weights[:, None]
+        best = np.argmax(block, axis=0)
+        return {item: self.item_ids[rows[int(b)]] for item, b in zip(known, best, strict=True)}
 
     def to_bytes(self) -> bytes:
         """A compact form for other processes (half precision weights)."""

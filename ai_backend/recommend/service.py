@@ -186,19 +186,18 @@ def mmr(
     if diversity <= 0 or len(ranked) <= 1:
         return ranked[:limit]
     best = ranked[0][1] or 1.0
-    pool = list(ranked)
+    relevance = np.array([score / best for _, score in ranked], np.float32)
+    matrix = np.stack([_unit(vectors[key]) for key, _ in ranked])
+    # The highest similarity of each candidate to anything picked so far.
+    closest = np.zeros(len(ranked), np.float32)
+    open_ = np.ones(len(ranked), bool)
     chosen: list[tuple[str, float]] = []
-    chosen_vectors: list[np.ndarray] = []
-    while pool and len(chosen) < limit:
-
-        def value(entry: tuple[str, float]) -> float:
-            similarity = max((float(vectors[entry[0]] @ v) for v in chosen_vectors), default=0.0)
-            return (1 - diversity) * entry[1] / best - diversity * similarity
-
-        pick = max(pool, key=value)
-        pool.remove(pick)
-        chosen.append(pick)
-        chosen_vectors.append(vectors[pick[0]])
+    while open_.any() and len(chosen) < limit:
+        value = np.where(open_, (1 - diversity) * relevance - diversity * closest, -np.inf)
+        pick = int(np.argmax(value))
+        open_[pick] = False
+        chosen.append(ranked[pick])
+        closest = np.maximum(closest, matrix @ matrix[pick])
     return chosen
 
 
@@ -285,6 +284,7 @@ class Recommender:
             history = await self.history.history(session, request.user_id)
             practices = await self.history.active_practices(session, request.user_id)
         excluded = history.excluded | set(request.exclude)
+        excluded_keys = sorted(excluded)
         weights = _weights(history, self.half_life_days)
         candidates: dict[str, Candidate] = {}
         degraded = False
@@ -305,7 +305,7 @@ class Recommender:
 
         model = self.models.model
         kinds = set(request.kinds)
-        kind_of = dict(zip(model.popular_ids, model.popular_kinds, strict=True))
+        kind_of = model.kind_of
 
         # Collaborative. The more the model knows of this member, the less the other sources
         # count: they are for members with little history, and a small community.
@@ -323,8 +323,8 @@ class Recommender:
                     continue
                 picked.append((item, float(scores[position])))
             for key in add("collaborative", _normalised(picked), scale=trust):
-                source = model.strongest_source(rows, weights, key)
-                reason = Reason(code="collaborative", detail="", ref=source)
+                # The item it came from is looked up for the chosen few only.
+                reason = Reason(code="collaborative", detail="")
                 candidates[key].reasons.append(("collaborative", reason))
 
         # Content: the profile vector, with exclusions inside the search.
@@ -354,7 +354,7 @@ class Recommender:
                         limit=SOURCE_DEPTH,
                         dense=profile_vector.tolist(),
                         where=where,
-                        exclude=sorted(excluded),
+                        exclude=excluded_keys,
                     ),
                     None,
                     None,
@@ -379,7 +379,7 @@ class Recommender:
                 limit=20 if source == "practice" else SOURCE_DEPTH,
                 sparse=sparse,
                 where=where,
-                exclude=sorted(excluded),
+                exclude=excluded_keys,
             )
             top = SearchRequest(mode="keyword", limit=1, sparse=sparse, where=where)
             searches.append((source, matches, top, practice))
@@ -407,13 +407,14 @@ class Recommender:
                     )
 
         # Popular: the last resort, and a tie-breaker.
-        popular = [
-            (item, score)
-            for item, score, kind in zip(
-                model.popular_ids, model.popular_scores, model.popular_kinds, strict=True
-            )
-            if item not in excluded and (not kinds or kind in kinds)
-        ][: max(request.limit * 3, 30)]
+        popular: list[tuple[str, float]] = []
+        for item, score, kind in zip(
+            model.popular_ids, model.popular_scores, model.popular_kinds, strict=True
+        ):
+            if len(popular) >= max(request.limit * 3, 30):
+                break
+            if item not in excluded and (not kinds or kind in kinds):
+                popular.append((item, score))
         for key in add("popular", _normalised(popular)):
             candidates[key].reasons.append(("popular", Reason(code="popular", detail="")))
 
@@ -433,6 +434,11 @@ class Recommender:
         vectors = {c.key: np.asarray(points[c.key].vector, np.float32) for c in pool}
         chosen = mmr([(c.key, c.score) for c in pool], vectors, request.limit, self.diversity)
         by_key = {c.key: c for c in pool}
+        sources = model.strongest_sources(rows, weights, [k for k, _ in chosen])
+        for key, _ in chosen:
+            for _, reason in by_key[key].reasons:
+                if reason.code == "collaborative" and key in sources:
+                    reason.ref = sources[key]
         missing_titles = {
             r.ref
             for key, _ in chosen
