@@ -72,6 +72,8 @@ class SearchRequest:
     candidates: int = 100
     # Cosine at which a hit that also shares terms counts as a semantic match too.
     semantic_match: float = 0.35
+    # Payload fields to return (None: all of it); a hit's key always comes back.
+    payload_fields: Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,7 @@ class StoredPoint:
 
     key: str
     payload: dict[str, Any]
-    vector: list[float]
+    vector: Sequence[float]
 
 
 class VectorIndex(Protocol):
@@ -129,7 +131,7 @@ def _stored(records: Sequence[Any]) -> dict[str, StoredPoint]:
         key = str(payload.pop("key", ""))
         vector = record.vector[DENSE] if isinstance(record.vector, dict) else None
         if key and vector is not None:
-            found[key] = StoredPoint(key=key, payload=payload, vector=list(vector))
+            found[key] = StoredPoint(key=key, payload=payload, vector=vector)
     return found
 
 
@@ -150,6 +152,12 @@ def _matched(request: SearchRequest, vectors: Any) -> frozenset[str]:
     cosine = sum(a * b for a, b in zip(dense, request.dense, strict=False)) if dense else 0.0
     semantic = not keyword or cosine >= request.semantic_match
     return frozenset(n for n, hit in (("keyword", keyword), ("semantic", semantic)) if hit)
+
+
+def _with_payload(request: SearchRequest) -> bool | list[str]:
+    if request.payload_fields is None:
+        return True
+    return ["key", *request.payload_fields]
 
 
 def _plan(request: SearchRequest) -> tuple[int, list[str]]:
@@ -271,7 +279,7 @@ class EdgeVectorIndex:
                     for name in lists
                 ],
                 query=qe.Fusion.Rrf(k=RRF_K, weights=list(request.weights)),
-                with_payload=True,
+                with_payload=_with_payload(request),
                 # The hits' own vectors tell which signals matched, without extra searches.
                 with_vector=[DENSE, SPARSE],
             )
@@ -281,7 +289,7 @@ class EdgeVectorIndex:
                 offset=request.offset,
                 query=self._query(lists[0], request),
                 filter=where,
-                with_payload=True,
+                with_payload=_with_payload(request),
             )
         return [
             _hit(p.payload, p.score, _matched(request, p.vector)) for p in self._shard.query(page)
@@ -467,7 +475,7 @@ class ServerVectorIndex:
                 query=models.RrfQuery(rrf=models.Rrf(k=RRF_K, weights=list(request.weights))),
                 limit=request.limit,
                 offset=request.offset,
-                with_payload=True,
+                with_payload=_with_payload(request),
                 with_vector=[DENSE, SPARSE],
             )
         else:
@@ -478,7 +486,7 @@ class ServerVectorIndex:
                 filter=where,
                 limit=request.limit,
                 offset=request.offset,
-                with_payload=True,
+                with_payload=_with_payload(request),
             )
         response = (await self._client.query_batch_points(self._collection, [page]))[0]
         return [_hit(p.payload, p.score, _matched(request, p.vector)) for p in response.points]

@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,8 +47,10 @@ logger = logging.getLogger(__name__)
 SECONDS_PER_DAY = 86_400.0
 # Members with fewer positive actions than this also get interest- and practice-based picks.
 FEW_ACTIONS = 5
-PROFILE_ITEMS = 50  # history items averaged into the profile vector
-SOURCE_DEPTH = 100  # candidates each source brings
+PROFILE_ITEMS = 30  # history items averaged into the profile vector
+REFERENCE_SECONDS = 300.0
+REFERENCE_ENTRIES = 10_000
+SOURCE_DEPTH = 50  # candidates each source brings
 # How much each source counts once normalised to its own best candidate.
 SOURCE_WEIGHTS = {
     "collaborative": 1.0,
@@ -66,6 +69,8 @@ MIN_SHARE = {"content": 0.2, "interest": 0.25, "practice": 0.25, "tags": 0.25}
 COMMUNITY_PRIOR = 50
 # Actions the collaborative model knows of a member at which it carries half the ranking.
 KNOWN_ACTIONS = 10
+# Below this weight, the content, interest and tag sources are not searched at all.
+MIN_OTHERS = 0.2
 
 
 class UnknownUser(NotFound):
@@ -109,6 +114,9 @@ class Candidate:
     scores: dict[str, float] = field(default_factory=dict)
     # Each reason with the source that gave it.
     reasons: list[tuple[str, Reason]] = field(default_factory=list)
+    # Searches that found it (with the practice behind a practice search); their reasons are
+    # worked out from the item's payload once it is among the few to show.
+    origins: list[tuple[str, Practice | None]] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -234,6 +242,8 @@ class Recommender:
         self.half_life_days = half_life_days
         self.diversity = diversity
         self.dense_cjk = dense_cjk
+        # The best score a set of words reaches in the catalogue changes slowly: kept a while.
+        self._references: dict[tuple[Any, ...], tuple[float, float]] = {}
 
     # -- the cached front door --------------------------------------------------------------
 
@@ -330,7 +340,10 @@ class Recommender:
         # Content: the profile vector, with exclusions inside the search.
         where = {"kind": sorted(kinds)} if kinds else None
         searches: list[tuple[str, SearchRequest, SearchRequest | None, Any]] = []
-        top_history = sorted(weights, key=lambda i: -weights[i])[:PROFILE_ITEMS]
+        # When the collaborative model knows the member well, the other sources could hardly
+        # move the ranking: their searches are skipped (ongoing practices still count).
+        profiled = others >= MIN_OTHERS
+        top_history = sorted(weights, key=lambda i: -weights[i])[:PROFILE_ITEMS] if profiled else []
         try:
             seen = await self.items.fetch(top_history)
             own = await self.people.fetch([request.user_id])
@@ -345,7 +358,7 @@ class Recommender:
             for p in seen.values()
         ]
         content_scale = sum(readable) / len(readable) if readable else 1.0
-        if profile_vector is not None and content_scale > 0:
+        if profiled and profile_vector is not None and content_scale > 0:
             searches.append(
                 (
                     "content",
@@ -355,6 +368,7 @@ class Recommender:
                         dense=profile_vector.tolist(),
                         where=where,
                         exclude=excluded_keys,
+                        payload_fields=(),
                     ),
                     None,
                     None,
@@ -364,10 +378,10 @@ class Recommender:
         # Their words are matched by BM25; a match counts by its share of the best match in the
         # whole catalogue (often the practice's own item), asked for without the exclusions.
         worded: list[tuple[str, str, Practice | None]] = []
-        if len(weights) < FEW_ACTIONS:
+        if profiled and len(weights) < FEW_ACTIONS:
             words = " ".join([*user.interests, *user.tags, user.professional_field or ""])
             worded.append(("interest", words, None))
-        if tags := _top_tags(weights, seen):
+        if profiled and (tags := _top_tags(weights, seen)):
             worded.append(("tags", " ".join(tags), None))
         worded.extend(("practice", " ".join([p.title, *p.tags]), p) for p in practices)
         for source, words, practice in worded:
@@ -380,8 +394,11 @@ class Recommender:
                 sparse=sparse,
                 where=where,
                 exclude=excluded_keys,
+                payload_fields=(),
             )
-            top = SearchRequest(mode="keyword", limit=1, sparse=sparse, where=where)
+            top = SearchRequest(
+                mode="keyword", limit=1, sparse=sparse, where=where, payload_fields=()
+            )
             searches.append((source, matches, top, practice))
         results = await asyncio.gather(
             *(self._search_with_reference(r, b) for _, r, b, _ in searches),
@@ -400,11 +417,8 @@ class Recommender:
                 shares = [(key, score / reference) for key, score in pairs if reference > 0]
             scale = others * (content_scale if source == "content" else 1.0)
             touched = add(source, shares, scale=scale)
-            for hit in hits:
-                if hit.key in touched:
-                    touched[hit.key].reasons.extend(
-                        (source, r) for r in self._item_reasons(source, hit, user, practice)
-                    )
+            for candidate in touched.values():
+                candidate.origins.append((source, practice))
 
         # Popular: the last resort, and a tie-breaker.
         popular: list[tuple[str, float]] = []
@@ -447,6 +461,13 @@ class Recommender:
         }
         if missing_titles:
             seen = {**seen, **await self.items.fetch(sorted(missing_titles))}
+        for key, _ in chosen:
+            candidate = by_key[key]
+            for source, practice in candidate.origins:
+                candidate.reasons.extend(
+                    (source, r)
+                    for r in self._item_reasons(source, points[key].payload, user, practice)
+                )
         return [
             self._item_result(by_key[key], score, points[key], seen, vectors)
             for key, score in chosen
@@ -458,8 +479,18 @@ class Recommender:
         """A search's hits, and the best score the query reaches anywhere (with `best`)."""
         if best is None:
             return await self.items.search(request), 0.0
-        hits, top = await asyncio.gather(self.items.search(request), self.items.search(best))
-        return hits, max([h.score for h in top] + [h.score for h in hits] + [0.0])
+        hits = await self.items.search(request)
+        key = (tuple(best.sparse.indices) if best.sparse else (), repr(best.where))
+        known = self._references.get(key)
+        if known is None or known[1] < time.monotonic():
+            top = await self.items.search(best)
+            reference = max([h.score for h in top] + [0.0])
+            self._references[key] = (reference, time.monotonic() + REFERENCE_SECONDS)
+            while len(self._references) > REFERENCE_ENTRIES:
+                self._references.pop(next(iter(self._references)))
+        else:
+            reference = known[0]
+        return hits, max([reference] + [h.score for h in hits])
 
     def _profile_vector(
         self,
@@ -479,7 +510,7 @@ class Recommender:
     def _words_search(
         self,
         words: str,
-        dense: list[float] | None,
+        dense: Sequence[float] | None,
         where: dict[str, Any] | None,
         excluded: Set[str],
         *,
@@ -504,9 +535,9 @@ class Recommender:
         )
 
     def _item_reasons(
-        self, source: str, hit: VectorHit, user: User, practice: Practice | None
+        self, source: str, payload: dict[str, Any], user: User, practice: Practice | None
     ) -> list[Reason]:
-        tags = hit.payload.get("tags") or []
+        tags = payload.get("tags") or []
         if source == "practice" and practice is not None:
             return [
                 Reason(
@@ -521,7 +552,7 @@ class Recommender:
         if shared := _overlap(tags, user.tags):
             reasons.append(Reason(code="tag_match", detail="your tags: " + ", ".join(shared)))
         field_name = user.professional_field or ""
-        text = f"{hit.payload.get('title', '')} {' '.join(tags)} {hit.payload.get('category')}"
+        text = f"{payload.get('title', '')} {' '.join(tags)} {payload.get('category')}"
         if field_name and field_name.casefold() in text.casefold():
             reasons.append(
                 Reason(code="professional_field", detail=f"related to your field, {field_name}")
