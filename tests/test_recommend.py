@@ -570,3 +570,38 @@ async def test_cached_answers_before_routing_keep_every_check(
     assert bad.status_code == 422
     forged = {"Authorization": f"Bearer {token('read')[:-2]}xx"}
     assert (await client.get(path, params={"limit": 3}, headers=forged)).status_code == 401
+
+
+async def test_checkins_count_as_history(
+    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
+) -> None:
+    from datetime import date
+
+    from sqlalchemy import insert
+
+    from ai_backend.db.models import Checkin
+
+    owner, member = f"o-{unique}", f"u-{unique}"
+    await put_user(client, auth, owner)
+    await put_user(client, auth, member)
+    practice = {"owner_id": owner, "title": f"Sketch {unique} daily", "duration_days": 30}
+    response = await client.put(f"/v1/practices/p-{unique}", json=practice, headers=auth("write"))
+    assert response.status_code == 201, response.text
+    # A check-in by a member (written directly: the check-in route belongs to the feedback work).
+    sessions = app.state.resources.sessions
+    async with sessions() as session:
+        await session.execute(
+            insert(Checkin).values(
+                id=f"c-{unique}",
+                practice_id=f"p-{unique}",
+                user_id=member,
+                checkin_date=date(2026, 11, 1),
+                mood="good",
+            )
+        )
+        await session.commit()
+    store = app.state.resources.recommender.history
+    async with sessions() as session:
+        history = await store.history(session, member)
+    assert [(a.item_id, a.type) for a in history.actions] == [(f"practice:p-{unique}", "checkin")]
+    assert f"practice:p-{unique}" in history.excluded

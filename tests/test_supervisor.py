@@ -150,6 +150,14 @@ def use_the_cli_and_search(tmp_path: Path, data_dir: Path, api: str, gateway: st
         # The demo catalogue is searchable too, in both languages.
         demo = httpx.get(f"{base}/v1/search", params={"q": "德語文法"}, headers=headers)
         assert "德語" in demo.json()["hits"][0]["title"]
+        # A demo member learning German gets explained recommendations that fit her practice.
+        picks = httpx.get(f"{base}/v1/users/u-ling/recommendations", headers=headers, timeout=30)
+        assert picks.status_code == 200, picks.text
+        items = picks.json()["items"]
+        assert items
+        assert all(item["reasons"] for item in items)
+        codes = {reason["code"] for item in items for reason in item["reasons"]}
+        assert "ongoing_practice" in codes
 
 
 def test_run_refuses_a_taken_port_with_advice(tmp_path: Path, ports: dict[str, int]) -> None:

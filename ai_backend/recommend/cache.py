@@ -273,17 +273,6 @@ class RecommendationCache:
             self._dirty = True
             self._failed(exc)
 
-    async def forget_user(self, user: str) -> None:
-        """Drop a member's version token and entries (their account is gone)."""
-        self.local.evict_user(user)
-        try:
-            await self.redis.delete(VERSION_KEY.format(user=user))
-            async for key in self.redis.scan_iter(match=ENTRY_KEY.format(user=user, key="*")):
-                await self.redis.delete(key)
-        except Exception as exc:
-            self._dirty = True
-            self._failed(exc)
-
     # -- the subscription that keeps the local tier honest ---------------------------------
 
     def start(self) -> None:
