@@ -571,6 +571,14 @@ async def test_cached_answers_before_routing_keep_every_check(
     forged = {"Authorization": f"Bearer {token('read')[:-2]}xx"}
     assert (await client.get(path, params={"limit": 3}, headers=forged)).status_code == 401
 
+    def hits(metrics: str) -> float:
+        line = 'daodao_recommendation_answers_total{state="hit"} '
+        return sum(float(row[len(line) :]) for row in metrics.splitlines() if row.startswith(line))
+
+    before = hits((await client.get("/metrics")).text)
+    await client.get(path, params={"limit": 3}, headers=auth("read"))
+    assert hits((await client.get("/metrics")).text) == before + 1
+
 
 async def test_checkins_count_as_history(
     client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str

@@ -32,6 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ ENTRY_KEY = "reco:e:" + REVISION + ":{user}:{key}"
 LOCK_KEY = "reco:refreshing:{user}:{key}"
 # After a Redis error, skip Redis for this long so requests do not each wait for a timeout.
 BACKOFF_SECONDS = 1.0
+# How recommendation answers were served: hit, stale, miss or degraded (computed without Redis).
+ANSWERS = Counter(
+    "daodao_recommendation_answers_total", "Recommendation answers by cache state", ["state"]
+)
 # Version tokens outlive any entry that could match them.
 VERSION_TTL_FACTOR = 4
 

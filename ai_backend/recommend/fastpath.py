@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ai_backend.domain import ID_PATTERN, ITEM_KINDS
 from ai_backend.errors import DomainError
+from ai_backend.recommend.cache import ANSWERS
 from ai_backend.recommend.schemas import MAX_EXCLUDE, MAX_LIMIT, Target
 from ai_backend.recommend.service import RecommendRequest, envelope
 
@@ -88,6 +89,7 @@ class CachedRecommendations:
         if entry is None or time.time() >= entry.fresh_until:
             return False
         body = envelope("hit", False, entry.body)
+        ANSWERS.labels("hit").inc()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

@@ -37,7 +37,7 @@ from ai_backend.infra.vector_index import (
     VectorHit,
     VectorIndex,
 )
-from ai_backend.recommend.cache import Lookup, RecommendationCache
+from ai_backend.recommend.cache import ANSWERS, Lookup, RecommendationCache
 from ai_backend.recommend.history import NEGATIVE, TYPE_WEIGHTS, History, HistoryStore
 from ai_backend.recommend.refresh import ModelRefresher
 from ai_backend.recommend.schemas import CacheState, Reason, Recommendation, Target
@@ -256,11 +256,15 @@ class Recommender:
                 self.cache.refresh_in_background(
                     request.user_id, key, lambda: self._compute_and_store(request, lookup)
                 )
-            return envelope("stale" if lookup.stale else "hit", False, lookup.entry.body)
+            state: CacheState = "stale" if lookup.stale else "hit"
+            ANSWERS.labels(state).inc()
+            return envelope(state, False, lookup.entry.body)
         body, degraded = await self._compute(request)
         if not degraded:
             await self.cache.store(request.user_id, key, lookup, body)
-        return envelope("miss", degraded or lookup.version is None, body)
+        degraded = degraded or lookup.version is None
+        ANSWERS.labels("degraded" if degraded else "miss").inc()
+        return envelope("miss", degraded, body)
 
     async def _compute_and_store(self, request: RecommendRequest, lookup: Lookup) -> None:
         body, degraded = await self._compute(request)
