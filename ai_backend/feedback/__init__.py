@@ -1,0 +1,1 @@
+"""AI feedback on practices: prompts, LLM providers and durable jobs."""
