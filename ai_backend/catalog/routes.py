@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from ai_backend.catalog.reindex import ReindexStatus
 from ai_backend.catalog.schemas import (
     BatchResult,
+    CheckinWrite,
     EntityId,
     IndexState,
     ItemBatch,
@@ -90,6 +91,22 @@ async def put_practice(
 ) -> WriteResult:
     """Create or replace a practice; a public one is searchable as item `practice:<id>`."""
     return _created_or_ok(await catalog.write_practice(practice_id, practice), response)
+
+
+@router.post(
+    "/practices/{practice_id}/checkins",
+    response_model=WriteResult,
+    responses={201: {"model": WriteResult}},
+)
+async def post_checkin(
+    practice_id: IdPath,
+    checkin: CheckinWrite,
+    _: WritePrincipal,
+    catalog: CatalogDep,
+    response: Response,
+) -> WriteResult:
+    """Record a check-in (idempotent by its id); it counts as learning history at once."""
+    return _created_or_ok(await catalog.write_checkin(practice_id, checkin), response)
 
 
 @router.delete("/practices/{practice_id}", status_code=204)

@@ -16,10 +16,12 @@ from pydantic import (
 )
 
 from ai_backend.domain import (
+    CHECKIN_NOTE_MAX,
     ID_PATTERN,
     MAX_BATCH_ITEMS,
     ItemKind,
     ItemLevel,
+    Mood,
     PracticeStatus,
     Visibility,
 )
@@ -133,3 +135,14 @@ class PracticeWrite(Strict):
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValueError("end_date must not be before start_date")
         return self
+
+
+class CheckinWrite(Strict):
+    """An 打卡 on a practice: a date, an optional mood and an optional short note."""
+
+    id: EntityId
+    user_id: EntityId
+    date: date
+    mood: Mood | None = None
+    note: Annotated[str, Field(max_length=CHECKIN_NOTE_MAX)] | None = None
+    tags: Tags = []

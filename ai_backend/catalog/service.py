@@ -14,6 +14,7 @@ from ai_backend.catalog.indexing import Indexer, fingerprint
 from ai_backend.catalog.people import PeopleIndexer
 from ai_backend.catalog.schemas import (
     BatchResult,
+    CheckinWrite,
     ItemBatchEntry,
     ItemWrite,
     PracticeWrite,
@@ -21,9 +22,9 @@ from ai_backend.catalog.schemas import (
     WriteResult,
     WriteStatus,
 )
-from ai_backend.db.models import Item, Practice, User
+from ai_backend.db.models import Checkin, Item, Practice, User
 from ai_backend.domain import practice_item_id
-from ai_backend.errors import DomainError, NotFound
+from ai_backend.errors import Conflict, DomainError, NotFound
 
 ITEM_FIELDS = tuple(ItemWrite.model_fields)
 
@@ -238,6 +239,38 @@ class CatalogService:
         if status != "unchanged":
             await self._profiles_changed([practice.owner_id])
         return WriteResult(id=practice_id, status=status)
+
+    async def write_checkin(self, practice_id: str, checkin: CheckinWrite) -> WriteResult:
+        """Upsert a check-in by id; it counts as history for the member at once."""
+        row = {
+            "id": checkin.id,
+            "practice_id": practice_id,
+            "user_id": checkin.user_id,
+            "checkin_date": checkin.date,
+            "mood": checkin.mood,
+            "note": checkin.note,
+            "tags": checkin.tags,
+        }
+        async with self.sessions() as session:
+            if await session.get(Practice, practice_id) is None:
+                raise NotFound(f"no practice with id '{practice_id}'; upsert it first")
+            if not await _known_users(session, {checkin.user_id}):
+                raise UnknownOwner(
+                    f"user_id: '{checkin.user_id}' is not a known user; upsert the user first"
+                )
+            existing = await session.get(Checkin, checkin.id)
+            if existing is not None and existing.practice_id != practice_id:
+                raise Conflict(
+                    f"check-in '{checkin.id}' belongs to practice '{existing.practice_id}'"
+                )
+            fields = [k for k in row if k != "id"]
+            status = _status(existing, row, fields)
+            if status != "unchanged":
+                await _upsert_rows(session, Checkin, [row])
+            await session.commit()
+        if status != "unchanged":
+            await self._profiles_changed([checkin.user_id])
+        return WriteResult(id=checkin.id, status=status)
 
     async def delete_practice(self, practice_id: str) -> bool:
         async with self.sessions() as session:
