@@ -16,6 +16,7 @@ from ai_backend.catalog.routes import router as catalog_router
 from ai_backend.config import Settings, get_settings
 from ai_backend.deps import token_failure
 from ai_backend.errors import install_error_handlers
+from ai_backend.feedback.routes import router as feedback_router
 from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
 from ai_backend.infra.embedder import Embedder
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(catalog_router)
     app.include_router(search_router)
     app.include_router(recommend_router)
+    app.include_router(feedback_router)
     app.include_router(admin_router)
     app.include_router(recommend_admin_router)
     return app

@@ -11,6 +11,7 @@ from ai_backend.auth import Principal, Scope
 from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.errors import DomainError
+from ai_backend.feedback.service import FeedbackService
 from ai_backend.recommend.service import Recommender
 from ai_backend.resources import Resources
 from ai_backend.search.service import SearchService
@@ -51,11 +52,16 @@ async def _recommender(resources: ResourcesDep) -> Recommender:
     return resources.recommender
 
 
+async def _feedback(resources: ResourcesDep) -> FeedbackService:
+    return resources.feedback
+
+
 CatalogDep = Annotated[CatalogService, Depends(_catalog)]
 SearchDep = Annotated[SearchService, Depends(_search)]
 ReindexDep = Annotated[ReindexJobs, Depends(_reindex)]
 CeleryDep = Annotated[Celery, Depends(_celery)]
 RecommenderDep = Annotated[Recommender, Depends(_recommender)]
+FeedbackDep = Annotated[FeedbackService, Depends(_feedback)]
 
 
 async def _principal(

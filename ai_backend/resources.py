@@ -18,6 +18,7 @@ from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
+from ai_backend.feedback.service import FeedbackService
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -65,6 +66,7 @@ class Resources:
     people_index: VectorIndex
     people: PeopleIndexer
     recommender: Recommender
+    feedback: FeedbackService
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
@@ -170,6 +172,7 @@ class Resources:
             people_index=people_index,
             people=people,
             recommender=recommender,
+            feedback=FeedbackService(sessions, celery),
         )
 
     def start_background(self) -> None:

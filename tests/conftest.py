@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -28,6 +30,7 @@ from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
 
 JWT_SECRET = "test-secret-" + "x" * 60
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ISSUER = "daodao-ai"
 
 
@@ -82,6 +85,47 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     if server is not None:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("worker") / "worker.log"
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    log = worker_log
+    env = {
+        **os.environ,
+        "REDIS_URL": str(settings.redis_url),
+        "DATABASE_URL": str(settings.database_url),
+        "DATA_DIR": str(settings.data_dir),
+        "JWT_SECRET": "unused-by-the-worker",
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "worker.celery_app:app",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--hostname",
+                "test-worker@%h",
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    yield process
+    process.terminate()
+    process.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")

@@ -4,63 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-import pytest
 
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.queue import make_celery
 from ai_backend.recommend.refresh import ModelRefresher, Trainer
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def worker_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("worker") / "worker.log"
-
-
-@pytest.fixture(scope="module")
-def worker(settings: Settings, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    log = worker_log
-    env = {
-        **os.environ,
-        "REDIS_URL": str(settings.redis_url),
-        "DATABASE_URL": str(settings.database_url),
-        "DATA_DIR": str(settings.data_dir),
-        "JWT_SECRET": "unused-by-the-worker",
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app:app",
-                "worker",
-                "--pool",
-                "solo",
-                "--loglevel",
-                "INFO",
-                "--hostname",
-                "test-worker@%h",
-            ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    yield process
-    process.terminate()
-    process.wait(timeout=20)
 
 
 async def test_request_id_travels_into_the_task(

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid
 from typing import Any
 
 from celery import Task
 
 from ai_backend.config import get_settings
 from ai_backend.db.session import make_engine, make_session_factory
+from ai_backend.feedback.runner import JobRunner
+from ai_backend.feedback.service import GENERATE_TASK
 from ai_backend.infra.cache import make_redis
 from ai_backend.recommend.refresh import TRAIN_LOCK_KEY, TRAIN_TASK, Trainer, publish
 from worker import runtime
 from worker.celery_app import app, request_id_of
+from worker.state import worker_state
 
 logger = logging.getLogger(__name__)
 
@@ -55,3 +59,26 @@ async def _train() -> dict[str, int | str]:
         await redis.delete(TRAIN_LOCK_KEY)
         await redis.aclose()
         await engine.dispose()
+
+
+@app.task(name=GENERATE_TASK)
+def generate_feedback(job_id: str) -> str:
+    """Write the feedback for one job (a duplicate or late message finds it taken or done)."""
+    return runtime.run(_generate(job_id))
+
+
+def _retry_later(job_id: str, delay: float) -> None:
+    app.send_task(GENERATE_TASK, args=[job_id], countdown=delay)
+
+
+async def _generate(job_id: str) -> str:
+    state = await worker_state()
+    runner = JobRunner(
+        state.sessions,
+        state.provider,
+        lease_seconds=state.settings.task_time_limit + 30,
+        retry=_retry_later,
+    )
+    outcome = await runner.run(uuid.UUID(job_id))
+    logger.info("feedback job %s", outcome, extra={"job_id": job_id})
+    return outcome

@@ -178,6 +178,10 @@ class FeedbackJob(Timestamped, Base):
         CheckConstraint(_one_of("status", FEEDBACK_STATUSES), name="status_valid"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         Index("ix_feedback_jobs_status_queued_at", "status", "queued_at"),
+        CheckConstraint(
+            "callback_status IS NULL OR callback_status IN ('pending', 'delivered', 'failed')",
+            name="callback_status_valid",
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -205,3 +209,18 @@ class FeedbackJob(Timestamped, Base):
     callback_url: Mapped[str | None] = mapped_column(String(2048))
     callback_delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     request_id: Mapped[str | None] = mapped_column(String(128))
+    # Who the feedback is for (the practice's owner): quotas and erasure go by it.
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # A worker's claim on a running job; past it, the sweeper hands the job out again.
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A queued job is not run before this (retry backoff).
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # What the model said when it was not the structure asked for.
+    raw_output: Mapped[str | None] = mapped_column(Text)
+    callback_status: Mapped[str | None] = mapped_column(String(16))
+    callback_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    callback_error: Mapped[str | None] = mapped_column(Text)

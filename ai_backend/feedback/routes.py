@@ -1,0 +1,62 @@
+"""Feedback requests (scope `write`) and job status (scope `read`)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from ai_backend.catalog.schemas import EntityId
+from ai_backend.deps import FeedbackDep, ReadPrincipal, WritePrincipal
+from ai_backend.feedback.schemas import Accepted, FeedbackJobList, FeedbackJobView, FeedbackRequest
+from ai_backend.feedback.service import view
+
+router = APIRouter(prefix="/v1", tags=["feedback"])
+PracticeId = Annotated[EntityId, Path(description="the main backend's practice id")]
+
+
+@router.post(
+    "/practices/{practice_id}/feedback",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={200: {"model": Accepted, "description": "the job this request already made"}},
+)
+async def request_feedback(
+    practice_id: PracticeId,
+    body: FeedbackRequest,
+    _: WritePrincipal,
+    feedback: FeedbackDep,
+    response: Response,
+) -> Accepted:
+    """Ask for AI feedback on a practice; it is written in the background.
+
+    Poll `status_url`, or follow it as server-sent events at `status_url + "/events"`. The same
+    idempotency key (or, without one, the same practice, kind and latest check-in) returns the
+    existing job with 200 and starts no second generation.
+    """
+    job, created = await feedback.request(practice_id, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return Accepted(job_id=job.id, status=job.status, status_url=f"/v1/feedback/{job.id}")
+
+
+@router.get("/feedback/{job_id}", response_model=FeedbackJobView)
+async def feedback_status(
+    job_id: Annotated[uuid.UUID, Path()], _: ReadPrincipal, feedback: FeedbackDep
+) -> FeedbackJobView:
+    """A job's status, attempts, timings, model, prompt version, token counts, and result."""
+    return view(await feedback.get(job_id))
+
+
+@router.get("/practices/{practice_id}/feedback", response_model=FeedbackJobList)
+async def practice_feedback(
+    practice_id: PracticeId,
+    _: ReadPrincipal,
+    feedback: FeedbackDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> FeedbackJobList:
+    """A practice's feedback jobs, newest first."""
+    return FeedbackJobList(
+        jobs=[view(j) for j in await feedback.for_practice(practice_id, limit=limit)]
+    )

@@ -1,0 +1,200 @@
+"""Running one feedback job in a worker: claim it, write the feedback, store the result once.
+
+- A worker claims a job by an atomic transition, `queued` (due) or `running` with an expired
+  lease, to `running`, which also counts the attempt and sets a new lease. Whoever does not win
+  the claim leaves the job alone: a duplicate or late message finds the job taken or done.
+- The result is written only by the claim that is still current (same attempt number, still
+  `running`), so a job never gets two results.
+- Transient LLM errors put the job back in the queue after an exponential backoff with jitter
+  (the server's Retry-After when it is longer); after `MAX_ATTEMPTS` the job fails with the
+  reason. Output that is not the structure asked for is retried once, then the job fails with
+  the raw text kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ai_backend.db.models import Checkin, FeedbackJob, Practice
+from ai_backend.feedback.llm import (
+    Completion,
+    InvalidOutput,
+    LLMError,
+    LLMProvider,
+    TransientLLMError,
+)
+from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, build_messages, prompt_version
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 4
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+Retry = Callable[[str, float], None]
+
+
+def backoff(attempt: int, retry_after: float | None = None) -> float:
+    """Full-jitter exponential backoff, never shorter than the server asked for."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    delay = random.uniform(ceiling / 2, ceiling)
+    return max(delay, retry_after or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    job: FeedbackJob
+    attempt: int
+
+
+class JobRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        provider: LLMProvider,
+        *,
+        lease_seconds: float,
+        retry: Retry,
+    ) -> None:
+        self.sessions = sessions
+        self.provider = provider
+        self.lease = timedelta(seconds=lease_seconds)
+        # How a job is put back on the queue: (job id, delay in seconds).
+        self.retry = retry
+
+    async def claim(self, job_id: uuid.UUID) -> Claim | None:
+        now = datetime.now(UTC)
+        due = and_(FeedbackJob.status == "queued", FeedbackJob.next_attempt_at <= now)
+        abandoned = and_(FeedbackJob.status == "running", FeedbackJob.lease_expires_at < now)
+        async with self.sessions() as session:
+            job = await session.scalar(
+                update(FeedbackJob)
+                .where(FeedbackJob.id == job_id, or_(due, abandoned))
+                .values(
+                    status="running",
+                    attempts=FeedbackJob.attempts + 1,
+                    started_at=now,
+                    lease_expires_at=now + self.lease,
+                )
+                .returning(FeedbackJob)
+            )
+            await session.commit()
+        return None if job is None else Claim(job, job.attempts)
+
+    async def _finish(self, claim: Claim, **values: object) -> bool:
+        """Write the outcome if this claim is still the current one."""
+        finished = datetime.now(UTC)
+        started = claim.job.started_at or finished
+        async with self.sessions() as session:
+            result = await session.execute(
+                update(FeedbackJob)
+                .where(
+                    FeedbackJob.id == claim.job.id,
+                    FeedbackJob.status == "running",
+                    FeedbackJob.attempts == claim.attempt,
+                )
+                .values(
+                    finished_at=finished,
+                    duration_ms=int((finished - started).total_seconds() * 1000),
+                    lease_expires_at=None,
+                    **values,
+                )
+            )
+            await session.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _facts(self, job: FeedbackJob) -> tuple[PracticeFacts, date]:
+        async with self.sessions() as session:
+            practice = await session.get(Practice, job.practice_id)
+            if practice is None:
+                raise LLMError(f"practice '{job.practice_id}' no longer exists")
+            checkins = list(
+                await session.scalars(
+                    select(Checkin)
+                    .where(Checkin.practice_id == job.practice_id)
+                    .order_by(Checkin.checkin_date, Checkin.created_at)
+                )
+            )
+        facts = PracticeFacts(
+            title=practice.title,
+            action=practice.practice_action,
+            tags=list(practice.tags),
+            start_date=practice.start_date,
+            duration_days=practice.duration_days,
+            checkins=[CheckinNote(c.checkin_date, c.mood, c.note) for c in checkins],
+        )
+        today = checkins[-1].checkin_date if checkins else datetime.now(UTC).date()
+        return facts, today
+
+    async def run(self, job_id: uuid.UUID) -> str:
+        """Run the job if it can be claimed; say what became of it."""
+        claim = await self.claim(job_id)
+        if claim is None:
+            return "skipped"
+        job = claim.job
+        started = time.perf_counter()
+        try:
+            facts, today = await self._facts(job)
+            messages = build_messages(job.kind, job.locale, facts, today=today)  # type: ignore[arg-type]
+            try:
+                completion = await self.provider.complete(messages)
+            except InvalidOutput:
+                completion = await self.provider.complete(messages)  # once more, then give up
+        except InvalidOutput as exc:
+            await self._finish(claim, status="failed", error=str(exc)[:2000], raw_output=exc.raw)
+            return "failed"
+        except TransientLLMError as exc:
+            return await self._transient(claim, exc)
+        except LLMError as exc:
+            await self._finish(claim, status="failed", error=str(exc)[:2000])
+            return "failed"
+        written = await self._succeed(claim, completion)
+        logger.info(
+            "feedback written" if written else "feedback discarded: the job was taken over",
+            extra={"job_id": str(job.id), "seconds": round(time.perf_counter() - started, 3)},
+        )
+        return "succeeded" if written else "superseded"
+
+    async def _succeed(self, claim: Claim, completion: Completion) -> bool:
+        return await self._finish(
+            claim,
+            status="succeeded",
+            result=completion.output.model_dump(),
+            error=None,
+            model=completion.model,
+            prompt_version=prompt_version(),
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+        )
+
+    async def _transient(self, claim: Claim, exc: TransientLLMError) -> str:
+        if claim.attempt >= MAX_ATTEMPTS:
+            reason = f"gave up after {claim.attempt} attempts: {exc}"
+            await self._finish(claim, status="failed", error=reason)
+            return "failed"
+        delay = backoff(claim.attempt, exc.retry_after)
+        async with self.sessions() as session:
+            await session.execute(
+                update(FeedbackJob)
+                .where(
+                    FeedbackJob.id == claim.job.id,
+                    FeedbackJob.status == "running",
+                    FeedbackJob.attempts == claim.attempt,
+                )
+                .values(
+                    status="queued",
+                    lease_expires_at=None,
+                    next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                    error=f"attempt {claim.attempt}: {exc}",
+                )
+            )
+            await session.commit()
+        self.retry(str(claim.job.id), delay)
+        return "retrying"

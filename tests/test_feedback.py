@@ -1,0 +1,279 @@
+"""AI feedback through the API and a real Celery worker running the bundled local model."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from ai_backend.domain import FEEDBACK_KINDS
+from ai_backend.feedback.llm import OpenAIProvider
+from ai_backend.feedback.runner import MAX_ATTEMPTS, JobRunner
+
+Auth = Callable[..., dict[str, str]]
+
+
+async def practice_with_checkins(
+    client: httpx.AsyncClient, auth: Auth, unique: str, checkins: int = 2
+) -> str:
+    user = f"u-{unique}"
+    write = auth("write")
+    await client.put(f"/v1/users/{user}", json={"display_name": user}, headers=write)
+    body = {
+        "owner_id": user,
+        "title": "30 days of watercolour",
+        "practice_action": "paint one small study a day",
+        "tags": ["watercolour"],
+        "start_date": "2026-11-01",
+        "duration_days": 30,
+        "status": "active",
+    }
+    assert (await client.put(f"/v1/practices/p-{unique}", json=body, headers=write)).is_success
+    for day in range(checkins):
+        checkin = {
+            "id": f"c{day}-{unique}",
+            "user_id": user,
+            "date": f"2026-11-{day + 1:02d}",
+            "mood": "good",
+            "note": f"painted study number {day + 1}",
+        }
+        response = await client.post(
+            f"/v1/practices/p-{unique}/checkins", json=checkin, headers=write
+        )
+        assert response.is_success, response.text
+    return f"p-{unique}"
+
+
+async def wait_for(
+    client: httpx.AsyncClient, auth: Auth, status_url: str, *, within: float = 180
+) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = (await client.get(status_url, headers=auth("read"))).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"job at {status_url} not finished within {within:.0f} s")
+
+
+@pytest.mark.parametrize("kind", FEEDBACK_KINDS)
+async def test_each_kind_succeeds_through_a_real_worker(
+    worker: subprocess.Popen[bytes], client: httpx.AsyncClient, auth: Auth, unique: str, kind: str
+) -> None:
+    practice = await practice_with_checkins(client, auth, unique)
+    response = await client.post(
+        f"/v1/practices/{practice}/feedback",
+        json={"kind": kind, "locale": "en"},
+        headers=auth("write"),
+    )
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["status"] == "queued"
+    job = await wait_for(client, auth, accepted["status_url"])
+    assert job["status"] == "succeeded", job
+    assert job["result"]["message"].strip()
+    assert job["attempts"] == 1
+    assert job["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    assert job["prompt_version"]
+    assert job["prompt_tokens"] > 50
+    assert job["completion_tokens"] > 0
+    assert job["duration_ms"] is not None
+    listed = await client.get(f"/v1/practices/{practice}/feedback", headers=auth("read"))
+    assert [j["job_id"] for j in listed.json()["jobs"]] == [accepted["job_id"]]
+
+
+async def test_the_same_request_gives_the_same_job(
+    client: httpx.AsyncClient, auth: Auth, unique: str
+) -> None:
+    practice = await practice_with_checkins(client, auth, unique)
+    path = f"/v1/practices/{practice}/feedback"
+    keyed = {"kind": "weekly_summary", "idempotency_key": f"k-{unique}"}
+    first = await client.post(path, json=keyed, headers=auth("write"))
+    again = await client.post(path, json=keyed, headers=auth("write"))
+    assert (first.status_code, again.status_code) == (202, 200)
+    assert first.json()["job_id"] == again.json()["job_id"]
+    # Without a key: the same practice, kind and latest check-in are the same request.
+    plain = {"kind": "checkin_encouragement"}
+    one = await client.post(path, json=plain, headers=auth("write"))
+    two = await client.post(path, json=plain, headers=auth("write"))
+    assert one.json()["job_id"] == two.json()["job_id"]
+    # A new check-in makes it a new request.
+    checkin = {"id": f"new-{unique}", "user_id": f"u-{unique}", "date": "2026-11-09"}
+    await client.post(f"/v1/practices/{practice}/checkins", json=checkin, headers=auth("write"))
+    three = await client.post(path, json=plain, headers=auth("write"))
+    assert three.status_code == 202
+    assert three.json()["job_id"] != one.json()["job_id"]
+    # A key reused for another kind is a conflict, not a silent mix-up.
+    other = await client.post(
+        path, json={**keyed, "kind": "completion_insight"}, headers=auth("write")
+    )
+    assert other.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"kind": "pep_talk"}, 422, "body.kind"),
+        ({"kind": "weekly_summary", "locale": "fr"}, 422, "body.locale"),
+        (
+            {"kind": "weekly_summary", "callback_url": "ftp://example.com/x"},
+            422,
+            "body.callback_url",
+        ),
+        ({"kind": "weekly_summary", "idempotency_key": "has spaces"}, 422, "body.idempotency_key"),
+    ],
+)
+async def test_bad_requests_store_nothing(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    unique: str,
+    body: dict[str, Any],
+    status: int,
+    fragment: str,
+) -> None:
+    practice = await practice_with_checkins(client, auth, unique)
+    response = await client.post(
+        f"/v1/practices/{practice}/feedback", json=body, headers=auth("write")
+    )
+    assert response.status_code == status, response.text
+    assert fragment in response.json()["error"]["message"]
+    listed = await client.get(f"/v1/practices/{practice}/feedback", headers=auth("read"))
+    assert listed.json()["jobs"] == []
+
+
+async def test_unknown_practice_and_missing_checkins(
+    client: httpx.AsyncClient, auth: Auth, unique: str
+) -> None:
+    missing = await client.post(
+        f"/v1/practices/none-{unique}/feedback",
+        json={"kind": "weekly_summary"},
+        headers=auth("write"),
+    )
+    assert missing.status_code == 404
+    practice = await practice_with_checkins(client, auth, unique, checkins=0)
+    bare = await client.post(
+        f"/v1/practices/{practice}/feedback",
+        json={"kind": "checkin_encouragement"},
+        headers=auth("write"),
+    )
+    assert bare.status_code == 422
+    assert bare.json()["error"]["code"] == "no_checkins"
+    unknown = await client.get(f"/v1/feedback/{uuid.uuid4()}", headers=auth("read"))
+    assert unknown.status_code == 404
+
+
+# -- the runner's guarantees, with an LLM server that fails on purpose ----------------------
+
+
+def failing(status: int) -> OpenAIProvider:
+    """A stand-in for a rate-limited or broken server: llama.cpp's cannot answer 503 at will."""
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(status, headers={"Retry-After": "0"})
+    )
+    return OpenAIProvider("http://llm.invalid/v1", model="m", transport=transport)
+
+
+async def test_transient_errors_back_off_then_fail_with_the_reason(
+    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
+) -> None:
+    from sqlalchemy import update
+
+    from ai_backend.db.models import FeedbackJob
+
+    practice = await practice_with_checkins(client, auth, unique)
+    sessions = app.state.resources.sessions
+    service = app.state.resources.feedback
+    # Inserted directly, with no message: only this test's runner works on it.
+    job_id = await _job_without_message(sessions, practice, unique)
+    retries: list[tuple[str, float]] = []
+    runner = JobRunner(
+        sessions, failing(503), lease_seconds=60, retry=lambda j, d: retries.append((j, d))
+    )
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        outcome = await runner.run(job_id)
+        assert outcome == ("failed" if attempt == MAX_ATTEMPTS else "retrying")
+        if outcome == "retrying":
+            # Backoff: the job is not due again before its next attempt time.
+            assert await runner.run(job_id) == "skipped"
+            async with sessions() as session:
+                await session.execute(
+                    update(FeedbackJob)
+                    .where(FeedbackJob.id == job_id)
+                    .values(next_attempt_at=FeedbackJob.queued_at)
+                )
+                await session.commit()
+    assert len(retries) == MAX_ATTEMPTS - 1
+    assert all(delay > 0 for _, delay in retries)
+    job = await service.get(job_id)
+    assert job.status == "failed"
+    assert job.attempts == MAX_ATTEMPTS
+    assert "503" in (job.error or "")
+    assert job.result is None
+
+
+async def test_a_result_is_written_once(
+    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
+) -> None:
+    from sqlalchemy import update
+
+    from ai_backend.db.models import FeedbackJob
+    from ai_backend.feedback.llm import LocalProvider
+
+    practice = await practice_with_checkins(client, auth, unique)
+    sessions = app.state.resources.sessions
+    job_id = await _job_without_message(sessions, practice, unique)
+    provider = LocalProvider()
+    first = JobRunner(sessions, provider, lease_seconds=60, retry=lambda j, d: None)
+    claim = await first.claim(job_id)
+    assert claim is not None
+    # A duplicate message while the first worker runs: the job is taken.
+    assert await first.claim(job_id) is None
+    # The first worker's lease runs out (it hangs); another worker takes the job over...
+    async with sessions() as session:
+        await session.execute(
+            update(FeedbackJob)
+            .where(FeedbackJob.id == job_id)
+            .values(lease_expires_at=FeedbackJob.queued_at)
+        )
+        await session.commit()
+    assert await first.run(job_id) == "succeeded"
+    # ...and when the first one finally answers, its result is discarded.
+    from ai_backend.feedback.llm import Completion, FeedbackOutput
+
+    late = Completion(FeedbackOutput(message="late"), "m", 1, 1)
+    assert await first._succeed(claim, late) is False
+    job = await app.state.resources.feedback.get(job_id)
+    assert job.status == "succeeded"
+    assert job.attempts == 2
+    assert job.result["message"] != "late"
+    # A message that arrives after the end finds the job done.
+    assert await first.run(job_id) == "skipped"
+    await provider.close()
+
+
+async def _job_without_message(sessions: Any, practice: str, unique: str) -> uuid.UUID:
+    from sqlalchemy.dialects.postgresql import insert
+
+    from ai_backend.db.models import FeedbackJob
+
+    job_id = uuid.uuid4()
+    async with sessions() as session:
+        await session.execute(
+            insert(FeedbackJob).values(
+                id=job_id,
+                practice_id=practice,
+                kind="checkin_encouragement",
+                locale="en",
+                idempotency_key=f"direct-{unique}",
+                user_id=f"u-{unique}",
+            )
+        )
+        await session.commit()
+    return job_id

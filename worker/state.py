@@ -1,0 +1,43 @@
+"""What one worker process keeps between tasks: database sessions and the LLM (loaded once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ai_backend.config import Settings, get_settings
+from ai_backend.db.session import make_engine, make_session_factory
+from ai_backend.feedback.llm import LLMProvider, LocalProvider, OpenAIProvider
+
+
+@dataclass
+class WorkerState:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    provider: LLMProvider
+
+
+_state: WorkerState | None = None
+
+
+def make_provider(settings: Settings) -> LLMProvider:
+    """`LLM_BASE_URL` set: that OpenAI-compatible server; otherwise the bundled local model."""
+    if settings.llm_base_url is not None:
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return OpenAIProvider(
+            str(settings.llm_base_url), model=settings.llm_model or "default", api_key=key
+        )
+    return LocalProvider()
+
+
+async def worker_state() -> WorkerState:
+    """Built on first use in each worker process (after the fork), then reused."""
+    global _state
+    if _state is None:
+        settings = get_settings()
+        if settings.database_url is None:
+            raise RuntimeError("the worker needs DATABASE_URL")
+        engine = make_engine(settings.database_url)
+        _state = WorkerState(settings, make_session_factory(engine), make_provider(settings))
+    return _state
