@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     reco_half_life_days: Annotated[float, Field(gt=0, le=3650)] = 30.0
     reco_diversity: Annotated[float, Field(ge=0, le=1)] = 0.15
 
+    # Feedback jobs: a worker's claim on a job lasts FEEDBACK_LEASE_SECONDS (default: the task's
+    # hard time limit plus 30 s); the sweeper runs every FEEDBACK_SWEEP_SECONDS and sends a job
+    # again when its lease ran out, or when it is still queued FEEDBACK_RESEND_SECONDS after its
+    # message went out (a message lost with Redis).
+    feedback_lease_seconds: Annotated[int, Field(ge=2, le=86_400)] | None = None
+    feedback_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    feedback_resend_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+
     llm_base_url: AnyHttpUrl | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
@@ -126,6 +134,10 @@ class Settings(BaseSettings):
             # A shorter visibility timeout would redeliver a task that is still running.
             raise ValueError("must be greater than TASK_TIME_LIMIT")
         return value
+
+    @property
+    def lease_seconds(self) -> int:
+        return self.feedback_lease_seconds or self.task_time_limit + 30
 
     @property
     def embedded_database(self) -> bool:

@@ -19,6 +19,7 @@ from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.feedback.service import FeedbackService
+from ai_backend.feedback.sweeper import Sweeper
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -67,6 +68,7 @@ class Resources:
     people: PeopleIndexer
     recommender: Recommender
     feedback: FeedbackService
+    sweeper: Sweeper
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
@@ -173,14 +175,23 @@ class Resources:
             people=people,
             recommender=recommender,
             feedback=FeedbackService(sessions, celery),
+            sweeper=Sweeper(
+                sessions,
+                celery,
+                redis,
+                interval=settings.feedback_sweep_seconds,
+                resend_after=settings.feedback_resend_seconds,
+            ),
         )
 
     def start_background(self) -> None:
         """Work that runs for the process's lifetime: cache invalidations, model refreshes."""
         self.recommender.cache.start()
         self.recommender.models.start()
+        self.sweeper.start()
 
     async def close(self) -> None:
+        await self.sweeper.close()
         await self.recommender.models.close()
         await self.recommender.cache.close()
         await self.reindex.cancel_all()

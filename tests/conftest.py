@@ -92,18 +92,12 @@ def worker_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("worker") / "worker.log"
 
 
-@pytest.fixture(scope="session")
-def worker(settings: Settings, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    log = worker_log
-    env = {
-        **os.environ,
-        "REDIS_URL": str(settings.redis_url),
-        "DATABASE_URL": str(settings.database_url),
-        "DATA_DIR": str(settings.data_dir),
-        "JWT_SECRET": "unused-by-the-worker",
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
+def start_worker(
+    env: dict[str, str], log: Path, *, pool: str = "solo", name: str = "test-worker"
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker in its own process group (so a test can kill all of it)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -112,17 +106,28 @@ def worker(settings: Settings, worker_log: Path) -> Iterator[subprocess.Popen[by
                 "worker.celery_app:app",
                 "worker",
                 "--pool",
-                "solo",
+                pool,
                 "--loglevel",
                 "INFO",
                 "--hostname",
-                "test-worker@%h",
+                f"{name}@%h",
             ],
             cwd=PROJECT_ROOT,
-            env=env,
+            env={**os.environ, "JWT_SECRET": "unused-by-the-worker", **env},
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+
+
+@pytest.fixture(scope="session")
+def worker(settings: Settings, worker_log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        "REDIS_URL": str(settings.redis_url),
+        "DATABASE_URL": str(settings.database_url),
+        "DATA_DIR": str(settings.data_dir),
+    }
+    process = start_worker(env, worker_log)
     yield process
     process.terminate()
     process.wait(timeout=20)

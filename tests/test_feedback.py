@@ -258,7 +258,9 @@ async def test_a_result_is_written_once(
     await provider.close()
 
 
-async def _job_without_message(sessions: Any, practice: str, unique: str) -> uuid.UUID:
+async def _job_without_message(
+    sessions: Any, practice: str, unique: str, key: str = "direct"
+) -> uuid.UUID:
     from sqlalchemy.dialects.postgresql import insert
 
     from ai_backend.db.models import FeedbackJob
@@ -271,9 +273,49 @@ async def _job_without_message(sessions: Any, practice: str, unique: str) -> uui
                 practice_id=practice,
                 kind="checkin_encouragement",
                 locale="en",
-                idempotency_key=f"direct-{unique}",
+                idempotency_key=f"{key}-{unique}",
                 user_id=f"u-{unique}",
             )
         )
         await session.commit()
     return job_id
+
+
+async def test_the_sweeper_sends_lost_and_abandoned_jobs_again(
+    worker: subprocess.Popen[bytes],
+    client: httpx.AsyncClient,
+    auth: Auth,
+    app: FastAPI,
+    unique: str,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from ai_backend.db.models import FeedbackJob
+
+    practice = await practice_with_checkins(client, auth, unique)
+    sessions = app.state.resources.sessions
+    past = datetime.now(UTC) - timedelta(hours=1)
+    # A job whose message was lost (Redis restarted without it)...
+    lost = await _job_without_message(sessions, practice, unique)
+    # ...and one whose worker died holding it.
+    abandoned = await _job_without_message(sessions, practice, unique, key="abandoned")
+    async with sessions() as session:
+        await session.execute(
+            update(FeedbackJob).where(FeedbackJob.id == lost).values(sent_at=past)
+        )
+        await session.execute(
+            update(FeedbackJob)
+            .where(FeedbackJob.id == abandoned)
+            .values(status="running", attempts=1, lease_expires_at=past, sent_at=past)
+        )
+        await session.commit()
+    assert await app.state.resources.sweeper.sweep() >= 2
+    # Sent once: the next sweep leaves them alone while their messages are fresh.
+    again = await app.state.resources.sweeper.sweep()
+    assert again == 0
+    for job_id, attempts in ((lost, 1), (abandoned, 2)):
+        job = await wait_for(client, auth, f"/v1/feedback/{job_id}")
+        assert job["status"] == "succeeded", job
+        assert job["attempts"] == attempts

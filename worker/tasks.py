@@ -76,7 +76,7 @@ async def _generate(job_id: str) -> str:
     runner = JobRunner(
         state.sessions,
         state.provider,
-        lease_seconds=state.settings.task_time_limit + 30,
+        lease_seconds=state.settings.lease_seconds,
         retry=_retry_later,
     )
     outcome = await runner.run(uuid.UUID(job_id))

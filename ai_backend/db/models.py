@@ -219,6 +219,8 @@ class FeedbackJob(Timestamped, Base):
     next_attempt_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # When a message for this job last went out (or will be delivered, for a delayed retry).
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # What the model said when it was not the structure asked for.
     raw_output: Mapped[str | None] = mapped_column(Text)
     callback_status: Mapped[str | None] = mapped_column(String(16))

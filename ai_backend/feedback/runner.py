@@ -192,6 +192,8 @@ class JobRunner:
                     status="queued",
                     lease_expires_at=None,
                     next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
+                    # The retry message is delivered then: the sweeper counts from there.
+                    sent_at=datetime.now(UTC) + timedelta(seconds=delay),
                     error=f"attempt {claim.attempt}: {exc}",
                 )
             )

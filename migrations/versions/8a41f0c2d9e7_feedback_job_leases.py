@@ -30,6 +30,12 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
+    op.add_column(
+        "feedback_jobs",
+        sa.Column(
+            "sent_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+    )
     op.add_column("feedback_jobs", sa.Column("raw_output", sa.Text(), nullable=True))
     op.add_column(
         "feedback_jobs", sa.Column("callback_status", sa.String(length=16), nullable=True)
@@ -66,6 +72,7 @@ def downgrade() -> None:
         "callback_attempts",
         "callback_status",
         "raw_output",
+        "sent_at",
         "next_attempt_at",
         "lease_expires_at",
         "user_id",
