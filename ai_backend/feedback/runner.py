@@ -88,10 +88,8 @@ class JobRunner:
             await session.commit()
         return None if job is None else Claim(job, job.attempts)
 
-    async def _finish(self, claim: Claim, **values: object) -> bool:
-        """Write the outcome if this claim is still the current one."""
-        finished = datetime.now(UTC)
-        started = claim.job.started_at or finished
+    async def _if_current(self, claim: Claim, **values: object) -> bool:
+        """Update the job only while this claim is still the current one."""
         async with self.sessions() as session:
             result = await session.execute(
                 update(FeedbackJob)
@@ -100,15 +98,19 @@ class JobRunner:
                     FeedbackJob.status == "running",
                     FeedbackJob.attempts == claim.attempt,
                 )
-                .values(
-                    finished_at=finished,
-                    duration_ms=int((finished - started).total_seconds() * 1000),
-                    lease_expires_at=None,
-                    **values,
-                )
+                .values(lease_expires_at=None, **values)
             )
             await session.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def _finish(self, claim: Claim, **values: object) -> bool:
+        """Write the outcome, with its timings, if this claim is still the current one."""
+        finished = datetime.now(UTC)
+        started = claim.job.started_at or finished
+        duration_ms = int((finished - started).total_seconds() * 1000)
+        return await self._if_current(
+            claim, finished_at=finished, duration_ms=duration_ms, **values
+        )
 
     async def _facts(self, job: FeedbackJob) -> tuple[PracticeFacts, date]:
         async with self.sessions() as session:
@@ -180,23 +182,15 @@ class JobRunner:
             await self._finish(claim, status="failed", error=reason)
             return "failed"
         delay = backoff(claim.attempt, exc.retry_after)
-        async with self.sessions() as session:
-            await session.execute(
-                update(FeedbackJob)
-                .where(
-                    FeedbackJob.id == claim.job.id,
-                    FeedbackJob.status == "running",
-                    FeedbackJob.attempts == claim.attempt,
-                )
-                .values(
-                    status="queued",
-                    lease_expires_at=None,
-                    next_attempt_at=datetime.now(UTC) + timedelta(seconds=delay),
-                    # The retry message is delivered then: the sweeper counts from there.
-                    sent_at=datetime.now(UTC) + timedelta(seconds=delay),
-                    error=f"attempt {claim.attempt}: {exc}",
-                )
-            )
-            await session.commit()
-        self.retry(str(claim.job.id), delay)
+        due = datetime.now(UTC) + timedelta(seconds=delay)
+        # The retry message is delivered when the job is due: the sweeper counts from then.
+        requeued = await self._if_current(
+            claim,
+            status="queued",
+            next_attempt_at=due,
+            sent_at=due,
+            error=f"attempt {claim.attempt}: {exc}",
+        )
+        if requeued:
+            self.retry(str(claim.job.id), delay)
         return "retrying"

@@ -10,7 +10,6 @@ Each gets a new message. A duplicate is harmless: only one worker can claim a jo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import FeedbackJob
 from ai_backend.feedback.service import GENERATE_TASK
+from ai_backend.infra.background import BackgroundLoop
 from ai_backend.infra.queue import send_task
 
 logger = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ LOCK_KEY = "feedback:sweeper"
 BATCH = 500
 
 
-class Sweeper:
+class Sweeper(BackgroundLoop):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -43,17 +43,6 @@ class Sweeper:
         self.redis = redis
         self.interval = interval
         self.resend_after = timedelta(seconds=resend_after)
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop())
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _loop(self) -> None:
         while True:

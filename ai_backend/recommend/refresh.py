@@ -8,7 +8,6 @@ it in Redis; every API process loads each new version it sees.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Item
 from ai_backend.errors import ServiceUnavailable
+from ai_backend.infra.background import BackgroundLoop
 from ai_backend.infra.queue import send_task
 from ai_backend.recommend.history import actions_query
 from ai_backend.recommend.model import CollaborativeModel, Interaction, fit
@@ -81,7 +81,7 @@ async def publish(redis: Redis, model: CollaborativeModel) -> str:
     return model_id
 
 
-class ModelRefresher:
+class ModelRefresher(BackgroundLoop):
     def __init__(
         self,
         trainer: Trainer,
@@ -99,18 +99,7 @@ class ModelRefresher:
         self.on_new_model = on_new_model
         self.model = CollaborativeModel.empty()
         self._loaded_id: str | None = None
-        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop())
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _loop(self) -> None:
         next_training = 0.0
