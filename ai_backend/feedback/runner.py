@@ -1,8 +1,9 @@
 """Running one feedback job in a worker: claim it, write the feedback, store the result once.
 
 - A worker claims a job by an atomic transition, `queued` (due) or `running` with an expired
-  lease, to `running`, which also counts the attempt and sets a new lease. Whoever does not win
-  the claim leaves the job alone: a duplicate or late message finds the job taken or done.
+  lease, to `running`, which also counts the attempt and sets a new lease, renewed while the
+  job runs. Whoever does not win the claim leaves the job alone: a duplicate or late message
+  finds the job taken or done.
 - The result is written only by the claim that is still current (same attempt number, still
   `running`), so a job never gets two results.
 - Transient LLM errors put the job back in the queue after an exponential backoff with jitter
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
@@ -89,7 +91,9 @@ class JobRunner:
         return None if job is None else Claim(job, job.attempts)
 
     async def _if_current(self, claim: Claim, **values: object) -> bool:
-        """Update the job only while this claim is still the current one."""
+        """Update the job only while this claim is still the current one; the update ends the
+        lease unless it sets one."""
+        values.setdefault("lease_expires_at", None)
         async with self.sessions() as session:
             result = await session.execute(
                 update(FeedbackJob)
@@ -98,7 +102,7 @@ class JobRunner:
                     FeedbackJob.status == "running",
                     FeedbackJob.attempts == claim.attempt,
                 )
-                .values(lease_expires_at=None, **values)
+                .values(**values)
             )
             await session.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]
@@ -140,6 +144,22 @@ class JobRunner:
         claim = await self.claim(job_id)
         if claim is None:
             return "skipped"
+        heartbeat = asyncio.create_task(self._keep_lease(claim))
+        try:
+            return await self._work(claim)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+
+    async def _keep_lease(self, claim: Claim) -> None:
+        """Renew the lease while the job runs, so a slow but live worker keeps its job; a dead
+        one stops renewing, and the sweeper hands the job out once the lease runs out."""
+        period = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            await self._if_current(claim, lease_expires_at=datetime.now(UTC) + self.lease)
+
+    async def _work(self, claim: Claim) -> str:
         job = claim.job
         started = time.perf_counter()
         try:
