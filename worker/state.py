@@ -1,20 +1,24 @@
-"""What one worker process keeps between tasks: database sessions and the LLM (loaded once)."""
+"""What one worker process keeps between tasks: database sessions, Redis and the LLM (loaded
+once)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.config import Settings, get_settings
 from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.feedback.llm import LLMProvider, LocalProvider, OpenAIProvider
+from ai_backend.infra.cache import make_redis
 
 
 @dataclass
 class WorkerState:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    redis: Redis
     provider: LLMProvider
 
 
@@ -36,8 +40,13 @@ async def worker_state() -> WorkerState:
     global _state
     if _state is None:
         settings = get_settings()
-        if settings.database_url is None:
-            raise RuntimeError("the worker needs DATABASE_URL")
+        if settings.database_url is None or settings.redis_url is None:
+            raise RuntimeError("the worker needs DATABASE_URL and REDIS_URL")
         engine = make_engine(settings.database_url)
-        _state = WorkerState(settings, make_session_factory(engine), make_provider(settings))
+        _state = WorkerState(
+            settings,
+            make_session_factory(engine),
+            make_redis(settings.redis_url, max_connections=4),
+            make_provider(settings),
+        )
     return _state

@@ -9,11 +9,8 @@ from typing import Any
 
 from celery import Task
 
-from ai_backend.config import get_settings
-from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.feedback.runner import JobRunner
 from ai_backend.feedback.service import GENERATE_TASK
-from ai_backend.infra.cache import make_redis
 from ai_backend.recommend.refresh import TRAIN_LOCK_KEY, TRAIN_TASK, Trainer, publish
 from worker import runtime
 from worker.celery_app import app, request_id_of
@@ -39,26 +36,21 @@ def train_recommender() -> dict[str, int | str]:
 
 
 async def _train() -> dict[str, int | str]:
-    settings = get_settings()
-    if settings.database_url is None or settings.redis_url is None:
-        raise RuntimeError("the worker needs DATABASE_URL and REDIS_URL")
-    engine = make_engine(settings.database_url)
-    redis = make_redis(settings.redis_url, max_connections=2)
+    state = await worker_state()
+    settings = state.settings
+    trainer = Trainer(
+        state.sessions,
+        max_items=settings.reco_model_max_items,
+        l2=settings.reco_model_l2,
+        half_life_days=settings.reco_half_life_days,
+    )
     try:
-        trainer = Trainer(
-            make_session_factory(engine),
-            max_items=settings.reco_model_max_items,
-            l2=settings.reco_model_l2,
-            half_life_days=settings.reco_half_life_days,
-        )
         model = await trainer.train()
-        model_id = await publish(redis, model)
-        logger.info("collaborative model published", extra={"items": len(model.item_ids)})
-        return {"model_id": model_id, "items": len(model.item_ids), "users": model.users}
+        model_id = await publish(state.redis, model)
     finally:
-        await redis.delete(TRAIN_LOCK_KEY)
-        await redis.aclose()
-        await engine.dispose()
+        await state.redis.delete(TRAIN_LOCK_KEY)
+    logger.info("collaborative model published", extra={"items": len(model.item_ids)})
+    return {"model_id": model_id, "items": len(model.item_ids), "users": model.users}
 
 
 @app.task(name=GENERATE_TASK)

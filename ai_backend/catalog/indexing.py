@@ -53,14 +53,14 @@ def item_payload(item: Any) -> dict[str, Any]:
     }
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def fingerprint(item: Any) -> str:
     """'<text hash>:<payload hash>': equal text hashes need no new embedding."""
     payload = json.dumps(item_payload(item), sort_keys=True, ensure_ascii=False)
-    return f"{_digest(item_text(item))}:{_digest(payload)}"
+    return f"{digest(item_text(item))}:{digest(payload)}"
 
 
 class Indexer:

@@ -8,7 +8,6 @@ the row records what the index holds, so a sync touches only the members whose p
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from ai_backend.catalog.indexing import digest
 from ai_backend.db.models import User
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -53,8 +53,7 @@ def profile_fingerprint(user: Any) -> str | None:
     text = profile_text(user)
     if not text:
         return None
-    raw = json.dumps([text, profile_payload(user)], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+    return digest(json.dumps([text, profile_payload(user)], sort_keys=True, ensure_ascii=False))
 
 
 class PeopleIndexer:

@@ -77,6 +77,13 @@ class UnknownUser(NotFound):
     code = "unknown_user"
 
 
+async def _member(session: AsyncSession, user_id: str) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise UnknownUser(f"no user with id '{user_id}'; upsert it with PUT /v1/users/{{id}}")
+    return user
+
+
 @dataclass(frozen=True)
 class RecommendRequest:
     user_id: str
@@ -290,11 +297,7 @@ class Recommender:
 
     async def recommend_items(self, request: RecommendRequest) -> tuple[list[Recommendation], bool]:
         async with self.sessions() as session:
-            user = await session.get(User, request.user_id)
-            if user is None:
-                raise UnknownUser(
-                    f"no user with id '{request.user_id}'; upsert it with PUT /v1/users/{{id}}"
-                )
+            user = await _member(session, request.user_id)
             history = await self.history.history(session, request.user_id)
             practices = await self.history.active_practices(session, request.user_id)
         excluded = history.excluded | set(request.exclude)
@@ -631,11 +634,7 @@ class Recommender:
     ) -> tuple[list[Recommendation], bool]:
         degraded = False
         async with self.sessions() as session:
-            user = await session.get(User, request.user_id)
-            if user is None:
-                raise UnknownUser(
-                    f"no user with id '{request.user_id}'; upsert it with PUT /v1/users/{{id}}"
-                )
+            user = await _member(session, request.user_id)
             excluded = {request.user_id, *request.exclude}
             overlap = await self._overlapping_people(session, user, excluded)
             shared_items = await self._co_learners(session, user.id, excluded)
