@@ -220,6 +220,17 @@ def bench_recommend(
     run_recommend(data, out)
 
 
+@bench_cli.command("feedback")
+def bench_feedback(
+    jobs: Annotated[int, typer.Option(min=1, max=1000, help="feedback jobs to run")] = 30,
+    out: Annotated[Path | None, typer.Option(help="also write the JSON result here")] = None,
+) -> None:
+    """Tokens/s through API, Celery and worker against raw llama.cpp; enqueue latency."""
+    from bench.feedback import run as run_feedback
+
+    run_feedback(jobs, out)
+
+
 def main() -> None:
     cli(prog_name="daodao-ai")
 

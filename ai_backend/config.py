@@ -67,10 +67,21 @@ class Settings(BaseSettings):
     feedback_lease_seconds: Annotated[int, Field(ge=2, le=86_400)] | None = None
     feedback_sweep_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
     feedback_resend_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+    # New feedback jobs per member per UTC day, across all API processes.
+    feedback_daily_quota: Annotated[int, Field(ge=1, le=1_000_000)] = 50
+    # Result callbacks are signed with CALLBACK_SECRET (embedded default: one generated under
+    # DATA_DIR, in `callback_secret`); each POST may take CALLBACK_TIMEOUT_SECONDS.
+    callback_secret: SecretStr | None = None
+    callback_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     llm_base_url: AnyHttpUrl | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
+    # Worker processes (default: 1 with the local model, which then uses every core; 8 with an
+    # LLM server, where a worker mostly waits) and llama.cpp threads per process (default: the
+    # cores divided among the processes).
+    worker_concurrency: Annotated[int, Field(ge=1, le=256)] | None = None
+    llm_threads: Annotated[int, Field(ge=1, le=256)] | None = None
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "daodao-ai"
@@ -136,6 +147,18 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def worker_processes(self) -> int:
+        if self.worker_concurrency is not None:
+            return self.worker_concurrency
+        return 1 if self.llm_base_url is None else 8
+
+    @property
+    def llm_thread_count(self) -> int:
+        if self.llm_threads is not None:
+            return self.llm_threads
+        return max(1, (os.cpu_count() or 1) // self.worker_processes)
+
+    @property
     def lease_seconds(self) -> int:
         return self.feedback_lease_seconds or self.task_time_limit + 30
 
@@ -168,13 +191,20 @@ class Settings(BaseSettings):
         return self.data_dir / "models"
 
     def jwt_key(self) -> str:
-        """The signing secret; the embedded default keeps a generated one under `data_dir`."""
-        if self.jwt_secret is not None:
-            return self.jwt_secret.get_secret_value()
-        path = self.data_dir / "jwt_secret"
+        """The token signing secret; the embedded default keeps a generated one in DATA_DIR."""
+        return self._secret(self.jwt_secret, "jwt_secret")
+
+    def callback_key(self) -> str:
+        """The callback signing secret; the embedded default keeps a generated one in DATA_DIR."""
+        return self._secret(self.callback_secret, "callback_secret")
+
+    def _secret(self, configured: SecretStr | None, name: str) -> str:
+        if configured is not None:
+            return configured.get_secret_value()
+        path = self.data_dir / name
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            draft = path.with_name(f".jwt_secret.{secrets.token_hex(4)}")
+            draft = path.with_name(f".{name}.{secrets.token_hex(4)}")
             draft.touch(mode=0o600)
             draft.write_text(secrets.token_urlsafe(48))
             # link() is atomic and refuses to overwrite: concurrent first runs agree on one secret.

@@ -21,6 +21,8 @@ MOODS: tuple[str, ...] = get_args(Mood)
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 FEEDBACK_KINDS: tuple[str, ...] = get_args(FeedbackKind)
 FEEDBACK_STATUSES: tuple[str, ...] = get_args(FeedbackStatus)
+# A job in one of these has its result (or its reason) and never changes again.
+FEEDBACK_FINAL: tuple[str, ...] = ("succeeded", "failed")
 
 CHECKIN_NOTE_MAX = 300
 

@@ -74,6 +74,14 @@ class ServiceUnavailable(DomainError):
         super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
 
 
+class TooManyRequests(DomainError):
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, details: Any = None) -> None:
+        super().__init__(message, details=details, headers={"Retry-After": str(retry_after)})
+
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",

@@ -18,6 +18,7 @@ from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
+from ai_backend.feedback.events import StatusWatch
 from ai_backend.feedback.service import FeedbackService
 from ai_backend.feedback.sweeper import Sweeper
 from ai_backend.infra.cache import make_redis
@@ -69,6 +70,7 @@ class Resources:
     recommender: Recommender
     feedback: FeedbackService
     sweeper: Sweeper
+    status_watch: StatusWatch
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
@@ -174,7 +176,10 @@ class Resources:
             people_index=people_index,
             people=people,
             recommender=recommender,
-            feedback=FeedbackService(sessions, celery),
+            feedback=FeedbackService(
+                sessions, celery, redis, daily_quota=settings.feedback_daily_quota
+            ),
+            status_watch=StatusWatch(redis),
             sweeper=Sweeper(
                 sessions,
                 celery,
@@ -189,8 +194,10 @@ class Resources:
         self.recommender.cache.start()
         self.recommender.models.start()
         self.sweeper.start()
+        self.status_watch.start()
 
     async def close(self) -> None:
+        await self.status_watch.close()
         await self.sweeper.close()
         await self.recommender.models.close()
         await self.recommender.cache.close()

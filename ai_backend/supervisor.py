@@ -88,7 +88,7 @@ def child_commands(settings: Settings, env: dict[str, str]) -> list[Child]:
                 "--pool",
                 "prefork",
                 "--concurrency",
-                "1",
+                str(settings.worker_processes),
                 "--hostname",
                 "worker1@%h",
             ],

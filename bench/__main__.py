@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import latency, recommend, search, startup
+from bench import feedback, latency, recommend, search, startup
 
 
 def _search(data: Path) -> None:
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Callable[[Path], Any]] = {
     "search": _search,
     "latency": lambda data: latency.run(data, [10_000, 100_000]),
     "recommend": lambda data: recommend.run(data / "ml-latest-small"),
+    "feedback": lambda data: feedback.run(),
 }
 
 

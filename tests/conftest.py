@@ -32,6 +32,10 @@ from ai_backend.infra.embedder import Embedder
 JWT_SECRET = "test-secret-" + "x" * 60
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ISSUER = "daodao-ai"
+# Several llama.cpp processes share the cores here (the session's worker, a test's own workers,
+# the OpenAI-compatible server): short OpenMP spins keep them from starving each other. The
+# service sets the same for its own workers (see LocalProvider).
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 
 def free_port() -> int:

@@ -18,6 +18,7 @@ from ai_backend.feedback.llm import (
     OpenAIProvider,
     TransientLLMError,
     bundled_model_path,
+    parse_output,
 )
 from tests.conftest import free_port
 
@@ -139,3 +140,13 @@ async def test_a_timeout_is_transient_and_bad_json_keeps_the_raw_text() -> None:
         await provider.complete(MESSAGES)
     assert caught.value.raw == "Sure! Here you go: great job"
     await provider.close()
+
+
+def test_output_parsing_keeps_line_breaks_and_refuses_other_shapes() -> None:
+    # Models write raw line breaks inside strings; the message is still good.
+    output = parse_output('{"message": "Day 3 done.\nKeep going!", "next_step": null}')
+    assert output.message == "Day 3 done.\nKeep going!"
+    for bad in ('{"next_step": "x"}', '{"message": ""}', "Day 3 done", '{"message": "cut'):
+        with pytest.raises(InvalidOutput) as caught:
+            parse_output(bad)
+        assert caught.value.raw == bad

@@ -1,10 +1,11 @@
-"""What one worker process keeps between tasks: database sessions, Redis and the LLM (loaded
-once)."""
+"""What one worker process keeps between tasks: database sessions, Redis, the LLM (loaded
+once) and an HTTP client for callbacks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +21,8 @@ class WorkerState:
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
     provider: LLMProvider
+    # For result callbacks: no redirects followed, every phase bounded by the timeout.
+    http: httpx.AsyncClient
 
 
 _state: WorkerState | None = None
@@ -32,7 +35,7 @@ def make_provider(settings: Settings) -> LLMProvider:
         return OpenAIProvider(
             str(settings.llm_base_url), model=settings.llm_model or "default", api_key=key
         )
-    return LocalProvider()
+    return LocalProvider(threads=settings.llm_thread_count)
 
 
 async def worker_state() -> WorkerState:
@@ -48,5 +51,10 @@ async def worker_state() -> WorkerState:
             make_session_factory(engine),
             make_redis(settings.redis_url, max_connections=4),
             make_provider(settings),
+            httpx.AsyncClient(
+                timeout=settings.callback_timeout_seconds,
+                follow_redirects=False,
+                limits=httpx.Limits(max_connections=8),
+            ),
         )
     return _state

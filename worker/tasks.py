@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from celery import Task
 
+from ai_backend.db.models import FeedbackJob
+from ai_backend.domain import FEEDBACK_FINAL
+from ai_backend.feedback.callbacks import CallbackSender
+from ai_backend.feedback.events import announce
 from ai_backend.feedback.runner import JobRunner
-from ai_backend.feedback.service import GENERATE_TASK
+from ai_backend.feedback.service import CALLBACK_TASK, GENERATE_TASK
+from ai_backend.infra.queue import send_task
 from ai_backend.recommend.refresh import TRAIN_LOCK_KEY, TRAIN_TASK, Trainer, publish
 from worker import runtime
 from worker.celery_app import app, request_id_of
@@ -59,8 +65,20 @@ def generate_feedback(job_id: str) -> str:
     return runtime.run(_generate(job_id))
 
 
-def _retry_later(job_id: str, delay: float) -> None:
-    app.send_task(GENERATE_TASK, args=[job_id], countdown=delay)
+def _later(task: str) -> Callable[[str, float], None]:
+    def send(job_id: str, delay: float) -> None:
+        send_task(app, task, args=[job_id], countdown=delay)
+
+    return send
+
+
+async def _changed(job: FeedbackJob, status: str) -> None:
+    """Wake the job's followers; once it is final, owe its callback."""
+    state = await worker_state()
+    await announce(state.redis, job.id)
+    if status in FEEDBACK_FINAL and job.callback_url:
+        # If this message is lost, the sweeper sends it again.
+        send_task(app, CALLBACK_TASK, args=[str(job.id)])
 
 
 async def _generate(job_id: str) -> str:
@@ -69,8 +87,28 @@ async def _generate(job_id: str) -> str:
         state.sessions,
         state.provider,
         lease_seconds=state.settings.lease_seconds,
-        retry=_retry_later,
+        retry=_later(GENERATE_TASK),
+        on_change=_changed,
     )
     outcome = await runner.run(uuid.UUID(job_id))
     logger.info("feedback job %s", outcome, extra={"job_id": job_id})
+    return outcome
+
+
+@app.task(name=CALLBACK_TASK)
+def deliver_callback(job_id: str) -> str:
+    """POST a finished job's result to its callback URL, signed; one attempt per message."""
+    return runtime.run(_deliver(job_id))
+
+
+async def _deliver(job_id: str) -> str:
+    state = await worker_state()
+    sender = CallbackSender(
+        state.sessions,
+        state.http,
+        secret=state.settings.callback_key(),
+        retry=_later(CALLBACK_TASK),
+    )
+    outcome = await sender.deliver(uuid.UUID(job_id))
+    logger.info("feedback callback %s", outcome, extra={"job_id": job_id})
     return outcome

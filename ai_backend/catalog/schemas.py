@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AliasChoices,
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
@@ -118,11 +119,17 @@ class UserWrite(Strict):
 
 
 class PracticeWrite(Strict):
-    """A 主題實踐: a 1-90 day self-learning plan."""
+    """A 主題實踐: a 1-90 day self-learning plan.
 
-    owner_id: EntityId
+    `user_id` and `action` are the main backend's names; `owner_id` and `practice_action` (the
+    column names) are accepted too.
+    """
+
+    owner_id: EntityId = Field(validation_alias=AliasChoices("user_id", "owner_id"))
     title: Title
-    practice_action: Annotated[str, Field(max_length=5_000)] = ""
+    practice_action: Annotated[str, Field(max_length=5_000)] = Field(
+        default="", validation_alias=AliasChoices("action", "practice_action")
+    )
     tags: Tags = []
     start_date: date | None = None
     end_date: date | None = None

@@ -182,6 +182,11 @@ class FeedbackJob(Timestamped, Base):
             "callback_status IS NULL OR callback_status IN ('pending', 'delivered', 'failed')",
             name="callback_status_valid",
         ),
+        Index(
+            "ix_feedback_jobs_callback_pending",
+            "callback_next_at",
+            postgresql_where=text("callback_status = 'pending'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -226,3 +231,7 @@ class FeedbackJob(Timestamped, Base):
     callback_status: Mapped[str | None] = mapped_column(String(16))
     callback_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     callback_error: Mapped[str | None] = mapped_column(Text)
+    # The next callback attempt is not made before this; an attempt in flight holds it ahead.
+    callback_next_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

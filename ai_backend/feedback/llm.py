@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,12 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 BUNDLED_MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"
-MAX_TOKENS = 200
+# The schema bounds what the model may write (150 characters of message, 80 of next step,
+# as DaoDao's specs ask), and the token budget covers that bound even in Chinese (about two
+# tokens a character here), so a constrained answer always closes its JSON.
+MESSAGE_CHARS = (20, 150)
+NEXT_STEP_CHARS = 80
+MAX_TOKENS = 512
 
 
 class FeedbackOutput(BaseModel):
@@ -35,8 +41,12 @@ class FeedbackOutput(BaseModel):
 OUTPUT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "message": {"type": "string", "minLength": 1, "maxLength": 600},
-        "next_step": {"type": "string", "maxLength": 300},
+        "message": {
+            "type": "string",
+            "minLength": MESSAGE_CHARS[0],
+            "maxLength": MESSAGE_CHARS[1],
+        },
+        "next_step": {"type": "string", "maxLength": NEXT_STEP_CHARS},
     },
     "required": ["message"],
 }
@@ -80,7 +90,9 @@ class LLMProvider(Protocol):
 
 def parse_output(text: str) -> FeedbackOutput:
     try:
-        return FeedbackOutput.model_validate(json.loads(text))
+        # strict=False: a raw line break inside a string (models write them) is still the
+        # message the member should see, not a reason to throw the answer away.
+        return FeedbackOutput.model_validate(json.loads(text, strict=False))
     except (json.JSONDecodeError, ValidationError) as exc:
         raise InvalidOutput(f"model output is not the JSON asked for: {exc}", raw=text) from exc
 
@@ -117,6 +129,12 @@ class LocalProvider:
 
     def _load(self) -> Any:
         if self._llama is None:
+            # llama.cpp's OpenMP threads spin while they wait for each other. With another busy
+            # process on the same cores (the API, a second worker) the spinning starves the
+            # threads doing the work: two 2-thread processes on 2 cores ran 30 times slower than
+            # one. A short spin keeps one process within about 10 % of its best and lets two
+            # share the cores. It must be set before llama.cpp loads libgomp.
+            os.environ.setdefault("GOMP_SPINCOUNT", "1000")
             from llama_cpp import Llama
 
             self._llama = Llama(
@@ -154,7 +172,8 @@ class LocalProvider:
                 self._llama = None
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The server's `Retry-After` in seconds, when it sent a number."""
     value = response.headers.get("retry-after")
     try:
         return max(0.0, float(value)) if value is not None else None
@@ -204,7 +223,7 @@ class OpenAIProvider:
         if response.status_code == 429 or response.status_code >= 500:
             raise TransientLLMError(
                 f"LLM server answered {response.status_code}",
-                retry_after=_retry_after(response),
+                retry_after=retry_after_seconds(response),
             )
         if response.status_code >= 400:
             raise LLMError(f"LLM server refused the request: {response.status_code}")

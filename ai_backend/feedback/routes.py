@@ -6,13 +6,19 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
+from sse_starlette import EventSourceResponse
 
 from ai_backend.catalog.schemas import EntityId
-from ai_backend.deps import FeedbackDep, ReadPrincipal, WritePrincipal
+from ai_backend.deps import FeedbackDep, ReadPrincipal, ResourcesDep, WritePrincipal
+from ai_backend.feedback.events import follow
 from ai_backend.feedback.schemas import Accepted, FeedbackJobList, FeedbackJobView, FeedbackRequest
 from ai_backend.feedback.service import view
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
+# A stream reads the ledger at least this often, announcement or not.
+POLL_SECONDS = 2.0
+# A comment line this often keeps proxies from closing a quiet stream.
+PING_SECONDS = 15
 PracticeId = Annotated[EntityId, Path(description="the main backend's practice id")]
 
 
@@ -47,6 +53,27 @@ async def feedback_status(
 ) -> FeedbackJobView:
     """A job's status, attempts, timings, model, prompt version, token counts, and result."""
     return view(await feedback.get(job_id))
+
+
+@router.get(
+    "/feedback/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "one event per status change, named after the status, each carrying "
+            "the job as `GET /v1/feedback/{job_id}` returns it; the stream ends with "
+            "`succeeded` or `failed`",
+        }
+    },
+)
+async def feedback_events(
+    job_id: Annotated[uuid.UUID, Path()], _: ReadPrincipal, resources: ResourcesDep
+) -> EventSourceResponse:
+    """Follow a job as server-sent events instead of polling its status."""
+    await resources.feedback.get(job_id)  # 404 before the stream starts
+    events = follow(resources.feedback, resources.status_watch, job_id, poll_seconds=POLL_SECONDS)
+    return EventSourceResponse(events, ping=PING_SECONDS)
 
 
 @router.get("/practices/{practice_id}/feedback", response_model=FeedbackJobList)

@@ -19,9 +19,9 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -40,14 +40,34 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
+RETRY_AFTER_CAP_SECONDS = 3600.0
 Retry = Callable[[str, float], None]
+# Told of each status a job moves to, after the change is committed.
+Changed = Callable[[FeedbackJob, str], Awaitable[None]]
+
+
+def job_messages(
+    kind: str, locale: str, practice: Practice, checkins: Sequence[Checkin]
+) -> list[dict[str, str]]:
+    """The prompt for a practice, its check-ins in date order, on the day of the last one."""
+    facts = PracticeFacts(
+        title=practice.title,
+        action=practice.practice_action,
+        tags=list(practice.tags or []),
+        start_date=practice.start_date,
+        duration_days=practice.duration_days,
+        checkins=[CheckinNote(c.checkin_date, c.mood, c.note) for c in checkins],
+    )
+    today = checkins[-1].checkin_date if checkins else datetime.now(UTC).date()
+    return build_messages(kind, locale, facts, today=today)  # type: ignore[arg-type]
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> float:
-    """Full-jitter exponential backoff, never shorter than the server asked for."""
+    """Full-jitter exponential backoff, never shorter than the server asked for (up to an
+    hour)."""
     ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
     delay = random.uniform(ceiling / 2, ceiling)
-    return max(delay, retry_after or 0.0)
+    return max(delay, min(retry_after or 0.0, RETRY_AFTER_CAP_SECONDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +84,23 @@ class JobRunner:
         *,
         lease_seconds: float,
         retry: Retry,
+        on_change: Changed | None = None,
     ) -> None:
         self.sessions = sessions
         self.provider = provider
         self.lease = timedelta(seconds=lease_seconds)
         # How a job is put back on the queue: (job id, delay in seconds).
         self.retry = retry
+        self.on_change = on_change
+
+    async def _changed(self, job: FeedbackJob, status: str) -> None:
+        if self.on_change is None:
+            return
+        try:
+            await self.on_change(job, status)
+        except Exception:
+            # The change is committed; whoever missed the news reads the ledger.
+            logger.exception("status change of job %s not announced", job.id)
 
     async def claim(self, job_id: uuid.UUID) -> Claim | None:
         now = datetime.now(UTC)
@@ -112,11 +143,19 @@ class JobRunner:
         finished = datetime.now(UTC)
         started = claim.job.started_at or finished
         duration_ms = int((finished - started).total_seconds() * 1000)
-        return await self._if_current(
-            claim, finished_at=finished, duration_ms=duration_ms, **values
+        written = await self._if_current(
+            claim,
+            finished_at=finished,
+            duration_ms=duration_ms,
+            callback_next_at=finished,
+            **values,
         )
+        if written:
+            await self._changed(claim.job, str(values["status"]))
+        return written
 
-    async def _facts(self, job: FeedbackJob) -> tuple[PracticeFacts, date]:
+    async def messages(self, job: FeedbackJob) -> list[dict[str, str]]:
+        """The chat messages for a job, from the practice and its check-ins as they are now."""
         async with self.sessions() as session:
             practice = await session.get(Practice, job.practice_id)
             if practice is None:
@@ -128,22 +167,14 @@ class JobRunner:
                     .order_by(Checkin.checkin_date, Checkin.created_at)
                 )
             )
-        facts = PracticeFacts(
-            title=practice.title,
-            action=practice.practice_action,
-            tags=list(practice.tags),
-            start_date=practice.start_date,
-            duration_days=practice.duration_days,
-            checkins=[CheckinNote(c.checkin_date, c.mood, c.note) for c in checkins],
-        )
-        today = checkins[-1].checkin_date if checkins else datetime.now(UTC).date()
-        return facts, today
+        return job_messages(job.kind, job.locale, practice, checkins)
 
     async def run(self, job_id: uuid.UUID) -> str:
         """Run the job if it can be claimed; say what became of it."""
         claim = await self.claim(job_id)
         if claim is None:
             return "skipped"
+        await self._changed(claim.job, "running")
         heartbeat = asyncio.create_task(self._keep_lease(claim))
         try:
             return await self._work(claim)
@@ -163,8 +194,7 @@ class JobRunner:
         job = claim.job
         started = time.perf_counter()
         try:
-            facts, today = await self._facts(job)
-            messages = build_messages(job.kind, job.locale, facts, today=today)  # type: ignore[arg-type]
+            messages = await self.messages(job)
             try:
                 completion = await self.provider.complete(messages)
             except InvalidOutput:
@@ -213,4 +243,5 @@ class JobRunner:
         )
         if requeued:
             self.retry(str(claim.job.id), delay)
+            await self._changed(claim.job, "queued")
         return "retrying"

@@ -1,33 +1,56 @@
 """Feedback requests on the API side: the job row is committed first, the message sent after.
 
-PostgreSQL is the ledger. A request inserts a `queued` job (or finds the one its idempotency key
-already names) and commits; only then does the Celery message go out. If the broker cannot take
-it, the new job is removed again and the caller gets 503, so nothing is left half-written.
+PostgreSQL is the ledger. A request finds the job its idempotency key already names, or
+charges the member's daily quota, inserts a `queued` job and commits; only then does the Celery
+message go out (from a thread, with a short retry policy, so a dead broker costs a request half
+a second and never stalls the event loop). If the broker cannot take it, the new job is removed
+again, the quota refunded, and the caller gets 503: nothing is left half-written.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import uuid
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from celery import Celery
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Checkin, FeedbackJob, Practice
-from ai_backend.errors import Conflict, Invalid, NotFound, ServiceUnavailable
+from ai_backend.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from ai_backend.feedback.schemas import Callback, FeedbackJobView, FeedbackRequest
-from ai_backend.infra.queue import send_task
+from ai_backend.infra.queue import enqueue
 from ai_backend.observability import current_request_id
 
 GENERATE_TASK = "feedback.generate"
+CALLBACK_TASK = "feedback.callback"
+QUOTA_PREFIX = "feedback:quota:"
 # Kinds that are about check-ins cannot be written without one.
 NEEDS_CHECKIN = frozenset({"checkin_encouragement", "weekly_summary"})
 
 
 class NoCheckins(Invalid):
     code = "no_checkins"
+
+
+def _queue_unreachable(exc: BaseException) -> ServiceUnavailable:
+    return ServiceUnavailable(
+        f"the job queue is unreachable ({type(exc).__name__}); nothing was stored, "
+        "try again shortly",
+        retry_after=5,
+    )
 
 
 def view(job: FeedbackJob) -> FeedbackJobView:
@@ -62,9 +85,19 @@ def view(job: FeedbackJob) -> FeedbackJobView:
 
 
 class FeedbackService:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], celery: Celery) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        celery: Celery,
+        redis: Redis,
+        *,
+        daily_quota: int,
+    ) -> None:
         self.sessions = sessions
         self.celery = celery
+        self.redis = redis
+        # New jobs per member per UTC day, counted in Redis so every API process agrees.
+        self.daily_quota = daily_quota
 
     async def request(self, practice_id: str, body: FeedbackRequest) -> tuple[FeedbackJob, bool]:
         """The job for this request, and whether this call created it."""
@@ -84,18 +117,53 @@ class FeedbackService:
                     f"'{practice_id}'; record one with POST /v1/practices/{{id}}/checkins"
                 )
             key = body.idempotency_key or f"auto:{practice_id}:{body.kind}:{latest or '-'}"
-            row: dict[str, Any] = {
-                "id": uuid.uuid4(),
-                "practice_id": practice_id,
-                "checkin_id": latest,
-                "user_id": practice.owner_id,
-                "kind": body.kind,
-                "locale": body.locale,
-                "idempotency_key": key,
-                "callback_url": str(body.callback_url) if body.callback_url else None,
-                "callback_status": "pending" if body.callback_url else None,
-                "request_id": current_request_id(),
-            }
+            existing = await self._by_key(session, key)
+        if existing is not None:
+            return self._same_request(existing, practice_id, body), False
+        # Only a new job counts against the member's quota; the charge is refunded if the job
+        # is not made after all.
+        quota_key = await self._charge(practice.owner_id)
+        try:
+            job, created = await self._insert(practice, latest, key, body)
+            if not created:  # a concurrent request with the same key won
+                await self._refund(quota_key)
+                return self._same_request(job, practice_id, body), False
+            await self._send(job)
+        except BaseException:
+            await self._refund(quota_key)
+            raise
+        return job, True
+
+    @staticmethod
+    async def _by_key(session: AsyncSession, key: str) -> FeedbackJob | None:
+        return await session.scalar(select(FeedbackJob).where(FeedbackJob.idempotency_key == key))
+
+    @staticmethod
+    def _same_request(job: FeedbackJob, practice_id: str, body: FeedbackRequest) -> FeedbackJob:
+        if job.practice_id != practice_id or job.kind != body.kind:
+            raise Conflict(
+                "idempotency_key was already used for another request "
+                f"(practice '{job.practice_id}', kind '{job.kind}')",
+                details={"job_id": str(job.id)},
+            )
+        return job
+
+    async def _insert(
+        self, practice: Practice, latest: str | None, key: str, body: FeedbackRequest
+    ) -> tuple[FeedbackJob, bool]:
+        row: dict[str, Any] = {
+            "id": uuid.uuid4(),
+            "practice_id": practice.id,
+            "checkin_id": latest,
+            "user_id": practice.owner_id,
+            "kind": body.kind,
+            "locale": body.locale,
+            "idempotency_key": key,
+            "callback_url": str(body.callback_url) if body.callback_url else None,
+            "callback_status": "pending" if body.callback_url else None,
+            "request_id": current_request_id(),
+        }
+        async with self.sessions() as session:
             created = await session.scalar(
                 insert(FeedbackJob)
                 .values(row)
@@ -103,30 +171,44 @@ class FeedbackService:
                 .returning(FeedbackJob.id)
             )
             await session.commit()
-            job = await session.scalar(
-                select(FeedbackJob).where(FeedbackJob.idempotency_key == key)
-            )
+            job = await self._by_key(session, key)
         assert job is not None
-        if created is None:
-            if job.practice_id != practice_id or job.kind != body.kind:
-                raise Conflict(
-                    "idempotency_key was already used for another request "
-                    f"(practice '{job.practice_id}', kind '{job.kind}')",
-                    details={"job_id": str(job.id)},
-                )
-            return job, False
+        return job, created is not None
+
+    async def _send(self, job: FeedbackJob) -> None:
+        """The message goes out after the commit; if it cannot, the job is taken back."""
         try:
-            send_task(self.celery, GENERATE_TASK, args=[str(job.id)])
+            await enqueue(self.celery, GENERATE_TASK, [str(job.id)])
         except Exception as exc:
             async with self.sessions() as session:
                 await session.execute(delete(FeedbackJob).where(FeedbackJob.id == job.id))
                 await session.commit()
-            raise ServiceUnavailable(
-                f"the job queue is unreachable ({type(exc).__name__}); nothing was stored, "
-                "try again shortly",
-                retry_after=5,
-            ) from exc
-        return job, True
+            raise _queue_unreachable(exc) from exc
+
+    async def _charge(self, user_id: str) -> str:
+        """Count one job against the member's quota for today (UTC); 429 once it is spent."""
+        now = datetime.now(UTC)
+        key = f"{QUOTA_PREFIX}{user_id}:{now:%Y%m%d}"
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, 2 * 86_400)
+                used, _ = await pipe.execute()
+        except RedisError as exc:
+            raise _queue_unreachable(exc) from exc
+        if used > self.daily_quota:
+            await self._refund(key)
+            midnight = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
+            raise TooManyRequests(
+                f"member '{user_id}' has used today's {self.daily_quota} feedback requests; "
+                "the quota resets at 00:00 UTC",
+                retry_after=max(1, math.ceil((midnight - now).total_seconds())),
+            )
+        return key
+
+    async def _refund(self, key: str) -> None:
+        with contextlib.suppress(RedisError):
+            await self.redis.decr(key)
 
     async def get(self, job_id: uuid.UUID) -> FeedbackJob:
         async with self.sessions() as session:

@@ -1,27 +1,31 @@
 """Re-sends feedback jobs whose message was lost or whose worker died: nothing accepted is lost.
 
-Every `interval` seconds one API process (a Redis lock picks it) looks for two kinds of job:
+Every `interval` seconds one API process (a Redis lock picks it) looks for three kinds of job:
 - `running` with an expired lease: its worker died or hangs;
 - `queued` and due: its message was lost (Redis restarted without it) or is stuck;
-in both cases only when the last message for it went out more than `resend_after` seconds ago.
-Each gets a new message. A duplicate is harmless: only one worker can claim a job.
+- finished with a callback still owed: its delivery message was lost or its sender died;
+in each case only when the last message for it went out more than `resend_after` seconds ago.
+Each gets a new message. A duplicate is harmless: only one worker can claim a job, and only
+one sender an attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from celery import Celery
 from redis.asyncio import Redis
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import FeedbackJob
-from ai_backend.feedback.service import GENERATE_TASK
+from ai_backend.domain import FEEDBACK_FINAL
+from ai_backend.feedback.service import CALLBACK_TASK, GENERATE_TASK
 from ai_backend.infra.background import BackgroundLoop
-from ai_backend.infra.queue import send_task
+from ai_backend.infra.queue import enqueue
 
 logger = logging.getLogger(__name__)
 LOCK_KEY = "feedback:sweeper"
@@ -58,31 +62,45 @@ class Sweeper(BackgroundLoop):
                 logger.warning("feedback sweep skipped: %s", exc)
 
     async def sweep(self) -> int:
-        """Send again what needs it; return how many jobs were sent."""
+        """Send again what needs it; return how many messages went out."""
         now = datetime.now(UTC)
+        # Either way, once a message went out it gets `resend_after` to be picked up.
+        quiet = now - self.resend_after
         abandoned = and_(FeedbackJob.status == "running", FeedbackJob.lease_expires_at < now)
         due = and_(FeedbackJob.status == "queued", FeedbackJob.next_attempt_at <= now)
-        # Either way, once a message went out it gets `resend_after` to be picked up.
-        quiet = FeedbackJob.sent_at < now - self.resend_after
+        jobs = await self._take(and_(or_(abandoned, due), FeedbackJob.sent_at < quiet), sent_at=now)
+        # A finished job whose callback is still owed and whose last attempt went quiet.
+        owed = and_(
+            FeedbackJob.callback_status == "pending",
+            FeedbackJob.status.in_(FEEDBACK_FINAL),
+            FeedbackJob.callback_next_at < quiet,
+        )
+        callbacks = await self._take(owed, callback_next_at=now)
+        if jobs:
+            await enqueue(self.celery, GENERATE_TASK, *([str(i)] for i in jobs))
+        if callbacks:
+            await enqueue(self.celery, CALLBACK_TASK, *([str(i)] for i in callbacks))
+        if jobs or callbacks:
+            logger.info(
+                "feedback messages sent again",
+                extra={"jobs": len(jobs), "callbacks": len(callbacks)},
+            )
+        return len(jobs) + len(callbacks)
+
+    async def _take(self, condition: ColumnElement[bool], **mark: object) -> list[uuid.UUID]:
+        """Mark up to `BATCH` matching jobs as sent now, and return their ids."""
         async with self.sessions() as session:
             ids = list(
                 await session.scalars(
                     update(FeedbackJob)
                     .where(
                         FeedbackJob.id.in_(
-                            select(FeedbackJob.id)
-                            .where(or_(abandoned, due), quiet)
-                            .limit(BATCH)
-                            .scalar_subquery()
+                            select(FeedbackJob.id).where(condition).limit(BATCH).scalar_subquery()
                         )
                     )
-                    .values(sent_at=now)
+                    .values(**mark)
                     .returning(FeedbackJob.id)
                 )
             )
             await session.commit()
-        for job_id in ids:
-            send_task(self.celery, GENERATE_TASK, args=[str(job_id)])
-        if ids:
-            logger.info("feedback jobs sent again", extra={"jobs": len(ids)})
-        return len(ids)
+        return ids

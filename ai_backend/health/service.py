@@ -10,7 +10,7 @@ from celery.result import AsyncResult
 
 from ai_backend.errors import ServiceUnavailable
 from ai_backend.health.schemas import WorkerPing
-from ai_backend.infra.queue import send_task
+from ai_backend.infra.queue import enqueue
 
 PING_DEADLINE_SECONDS = 10.0
 
@@ -18,7 +18,7 @@ PING_DEADLINE_SECONDS = 10.0
 async def ping_worker(celery: Celery, *, deadline: float = PING_DEADLINE_SECONDS) -> WorkerPing:
     started = time.perf_counter()
     try:
-        task_id = await asyncio.to_thread(send_task, celery, "system.ping")
+        [task_id] = await enqueue(celery, "system.ping")
     except Exception as exc:  # broker unreachable
         raise ServiceUnavailable(f"the task queue is unreachable: {exc}") from exc
     result: AsyncResult[object] = AsyncResult(task_id, app=celery)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from celery import Celery
@@ -10,11 +11,17 @@ from ai_backend.config import Settings
 from ai_backend.observability import current_request_id
 
 REQUEST_ID_HEADER = "request_id"
+# With the broker away, a publish gives up after about half a second instead of blocking:
+# the caller answers 503 (or, for the sweeper, tries again next round).
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.3}
 
 
 def make_celery(settings: Settings, redis_url: str) -> Celery:
     app = Celery("daodao", broker=redis_url, backend=redis_url)
-    transport = {"visibility_timeout": settings.broker_visibility_timeout}
+    transport = {
+        "visibility_timeout": settings.broker_visibility_timeout,
+        "socket_connect_timeout": 2,
+    }
     app.conf.update(
         task_serializer="json",
         result_serializer="json",
@@ -24,6 +31,7 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_processes,
         task_soft_time_limit=settings.task_soft_time_limit,
         task_time_limit=settings.task_time_limit,
         # Must exceed the hard limit, or Redis redelivers tasks that are still running.
@@ -41,7 +49,27 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
     return app
 
 
-def send_task(app: Celery, name: str, *, args: list[Any] | None = None) -> str:
+def send_task(
+    app: Celery, name: str, *, args: list[Any] | None = None, countdown: float | None = None
+) -> str:
     """Enqueue by name with ids only, carrying the current request id in the headers."""
-    result = app.send_task(name, args=args or [], headers={REQUEST_ID_HEADER: current_request_id()})
+    result = app.send_task(
+        name,
+        args=args or [],
+        countdown=countdown,
+        headers={REQUEST_ID_HEADER: current_request_id()},
+        retry=True,
+        retry_policy=PUBLISH_RETRY,
+    )
     return str(result.id)
+
+
+async def enqueue(app: Celery, name: str, *arg_lists: list[Any]) -> list[str]:
+    """`send_task` once per argument list (once with none if none are given), from a thread so
+    that a slow or unreachable broker never stalls the event loop; the request id goes along
+    with the context."""
+
+    def publish() -> list[str]:
+        return [send_task(app, name, args=args) for args in arg_lists or [[]]]
+
+    return await asyncio.to_thread(publish)

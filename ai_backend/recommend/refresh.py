@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ai_backend.db.models import Item
 from ai_backend.errors import ServiceUnavailable
 from ai_backend.infra.background import BackgroundLoop
-from ai_backend.infra.queue import send_task
+from ai_backend.infra.queue import enqueue
 from ai_backend.recommend.history import actions_query
 from ai_backend.recommend.model import CollaborativeModel, Interaction, fit
 
@@ -124,7 +124,7 @@ class ModelRefresher(BackgroundLoop):
             return self.model
         before = self._loaded_id
         if await self.redis.set(TRAIN_LOCK_KEY, "1", nx=True, ex=int(within)):
-            send_task(self.celery, TRAIN_TASK)
+            await enqueue(self.celery, TRAIN_TASK)
         if not wait:
             return self.model
         deadline = time.monotonic() + within

@@ -4,6 +4,10 @@ import Fastify from 'fastify'
 import { Pool } from 'undici'
 
 const REQUEST_ID = 'x-request-id'
+// Server-sent-event streams stay quiet between status changes; the AI service sends a comment
+// every 15 s, so a stream is only dead after three missed ones.
+const EVENT_STREAM = /^\/v1\/feedback\/[^/?]+\/events(\?|$)/
+const EVENT_STREAM_IDLE_MS = 45000
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 // Hop-by-hop headers describe one connection and must not be forwarded (RFC 9110 7.6.1).
 const HOP_BY_HOP = new Set([
@@ -72,7 +76,8 @@ export function buildApp(config, { logger = true } = {}) {
         method: request.method,
         path: request.url,
         headers,
-        body: request.body ?? undefined
+        body: request.body ?? undefined,
+        ...(EVENT_STREAM.test(request.url) ? { bodyTimeout: EVENT_STREAM_IDLE_MS } : {})
       })
     } catch (error) {
       request.log.warn({ err: error }, 'upstream request failed')
