@@ -36,6 +36,8 @@ class Child:
     name: str
     argv: list[str]
     env: dict[str, str]
+    # Scheduling niceness (0: the default). Background work yields the cores to the API.
+    nice: int = 0
     process: asyncio.subprocess.Process | None = None
     pump: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -93,6 +95,9 @@ def child_commands(settings: Settings, env: dict[str, str]) -> list[Child]:
                 "worker1@%h",
             ],
             env,
+            # On one machine the LLM would otherwise take the cores the API needs to answer
+            # in milliseconds; niced, it still gets every cycle the API leaves idle.
+            nice=10,
         ),
         Child(
             "gateway",
@@ -167,7 +172,11 @@ class Supervisor:
             say(child.name, raw.decode(errors="replace").rstrip("\n"))
 
     async def spawn(self, child: Child) -> None:
+        # `nice` execs the command, so the process (and every process it forks, such as Celery's
+        # pool) runs at that niceness from its first instruction.
+        prefix = ["nice", "-n", str(child.nice)] if child.nice else []
         child.process = await asyncio.create_subprocess_exec(
+            *prefix,
             *child.argv,
             env={**os.environ, **child.env},
             cwd=PROJECT_ROOT,

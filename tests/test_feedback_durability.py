@@ -166,6 +166,15 @@ async def test_a_redis_restart_with_jobs_queued_loses_nothing(stack: Stack, auth
     # are sent again by the sweeper; either way every job must finish, once.
     ids = await submit(stack, auth, 5)
     stack.valkey.stop()
+    # While Redis is down a new request is refused at once, and leaves nothing behind.
+    refused = await stack.client.post(
+        "/v1/practices/p1/feedback",
+        json={"kind": "completion_insight", "idempotency_key": "while-down"},
+        headers=auth("write"),
+    )
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["Retry-After"]
+    assert (await statuses(stack))["queued"] == len(ids)
     stack.valkey.start()
     worker = start_worker(stack.env, stack.log, name="after-restart")
     try:

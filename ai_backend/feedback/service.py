@@ -1,10 +1,11 @@
 """Feedback requests on the API side: the job row is committed first, the message sent after.
 
-PostgreSQL is the ledger. A request finds the job its idempotency key already names, or
-charges the member's daily quota, inserts a `queued` job and commits; only then does the Celery
-message go out (from a thread, with a short retry policy, so a dead broker costs a request half
-a second and never stalls the event loop). If the broker cannot take it, the new job is removed
-again, the quota refunded, and the caller gets 503: nothing is left half-written.
+PostgreSQL is the ledger. In one transaction a request inserts a `queued` job, or finds the one
+its idempotency key already names; a new job is charged to the member's daily quota and
+committed. Only then does the Celery message go out (from a thread, with a short retry policy,
+so a dead broker costs a request half a second and never stalls the event loop). If the broker
+cannot take it, the new job is removed again, the quota refunded, and the caller gets 503:
+nothing is left half-written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from celery import Celery
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -51,6 +52,23 @@ def _queue_unreachable(exc: BaseException) -> ServiceUnavailable:
         "try again shortly",
         retry_after=5,
     )
+
+
+def _row(
+    practice_id: str, owner: str, latest: str | None, key: str, body: FeedbackRequest
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "practice_id": practice_id,
+        "checkin_id": latest,
+        "user_id": owner,
+        "kind": body.kind,
+        "locale": body.locale,
+        "idempotency_key": key,
+        "callback_url": str(body.callback_url) if body.callback_url else None,
+        "callback_status": "pending" if body.callback_url else None,
+        "request_id": current_request_id(),
+    }
 
 
 def view(job: FeedbackJob) -> FeedbackJobView:
@@ -100,43 +118,75 @@ class FeedbackService:
         self.daily_quota = daily_quota
 
     async def request(self, practice_id: str, body: FeedbackRequest) -> tuple[FeedbackJob, bool]:
-        """The job for this request, and whether this call created it."""
+        """The job for this request, and whether this call created it.
+
+        Round trips are what an enqueue costs here, so there are few, each statement its own
+        transaction: one read finds the practice, its latest check-in and any job the key
+        already names; a new job is charged to the member's quota, then inserted (a key reused
+        meanwhile turns the insert into nothing, and the charge is refunded); then the message.
+        """
+        latest = (
+            select(Checkin.id)
+            .where(Checkin.practice_id == Practice.id)
+            .order_by(Checkin.checkin_date.desc(), Checkin.created_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        # Without a key, the same practice, kind and latest check-in are the same request.
+        key = (
+            literal(body.idempotency_key)
+            if body.idempotency_key
+            else literal(f"auto:{practice_id}:{body.kind}:") + func.coalesce(latest, "-")
+        )
+        existing = select(FeedbackJob.id).where(FeedbackJob.idempotency_key == key)
         async with self.sessions() as session:
-            practice = await session.get(Practice, practice_id)
-            if practice is None:
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            found = (
+                await session.execute(
+                    select(
+                        Practice.owner_id,
+                        latest,
+                        key,
+                        existing.scalar_subquery(),
+                    ).where(Practice.id == practice_id)
+                )
+            ).first()
+            if found is None:
                 raise NotFound(f"no practice with id '{practice_id}'; upsert it first")
-            latest = await session.scalar(
-                select(Checkin.id)
-                .where(Checkin.practice_id == practice_id)
-                .order_by(Checkin.checkin_date.desc(), Checkin.created_at.desc())
-                .limit(1)
-            )
-            if latest is None and body.kind in NEEDS_CHECKIN:
+            owner, checkin, job_key, job_id = found
+            if job_id is not None:
+                return self._same_request(
+                    await session.get_one(FeedbackJob, job_id), practice_id, body
+                ), False
+            if checkin is None and body.kind in NEEDS_CHECKIN:
                 raise NoCheckins(
                     f"kind '{body.kind}' needs at least one check-in on practice "
                     f"'{practice_id}'; record one with POST /v1/practices/{{id}}/checkins"
                 )
-            key = body.idempotency_key or f"auto:{practice_id}:{body.kind}:{latest or '-'}"
-            existing = await self._by_key(session, key)
-        if existing is not None:
-            return self._same_request(existing, practice_id, body), False
-        # Only a new job counts against the member's quota; the charge is refunded if the job
-        # is not made after all.
-        quota_key = await self._charge(practice.owner_id)
-        try:
-            job, created = await self._insert(practice, latest, key, body)
-            if not created:  # a concurrent request with the same key won
+            quota_key = await self._charge(owner)
+            try:
+                job = await session.scalar(
+                    insert(FeedbackJob)
+                    .values(_row(practice_id, owner, checkin, job_key, body))
+                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                    .returning(FeedbackJob)
+                )
+            except BaseException:
                 await self._refund(quota_key)
-                return self._same_request(job, practice_id, body), False
+                raise
+            if job is None:  # a concurrent request with the same key won
+                await self._refund(quota_key)
+                raced = await session.scalar(
+                    select(FeedbackJob).where(FeedbackJob.idempotency_key == job_key)
+                )
+                assert raced is not None
+                return self._same_request(raced, practice_id, body), False
+        try:
             await self._send(job)
         except BaseException:
             await self._refund(quota_key)
             raise
         return job, True
-
-    @staticmethod
-    async def _by_key(session: AsyncSession, key: str) -> FeedbackJob | None:
-        return await session.scalar(select(FeedbackJob).where(FeedbackJob.idempotency_key == key))
 
     @staticmethod
     def _same_request(job: FeedbackJob, practice_id: str, body: FeedbackRequest) -> FeedbackJob:
@@ -147,33 +197,6 @@ class FeedbackService:
                 details={"job_id": str(job.id)},
             )
         return job
-
-    async def _insert(
-        self, practice: Practice, latest: str | None, key: str, body: FeedbackRequest
-    ) -> tuple[FeedbackJob, bool]:
-        row: dict[str, Any] = {
-            "id": uuid.uuid4(),
-            "practice_id": practice.id,
-            "checkin_id": latest,
-            "user_id": practice.owner_id,
-            "kind": body.kind,
-            "locale": body.locale,
-            "idempotency_key": key,
-            "callback_url": str(body.callback_url) if body.callback_url else None,
-            "callback_status": "pending" if body.callback_url else None,
-            "request_id": current_request_id(),
-        }
-        async with self.sessions() as session:
-            created = await session.scalar(
-                insert(FeedbackJob)
-                .values(row)
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(FeedbackJob.id)
-            )
-            await session.commit()
-            job = await self._by_key(session, key)
-        assert job is not None
-        return job, created is not None
 
     async def _send(self, job: FeedbackJob) -> None:
         """The message goes out after the commit; if it cannot, the job is taken back."""

@@ -18,7 +18,7 @@ PING_DEADLINE_SECONDS = 10.0
 async def ping_worker(celery: Celery, *, deadline: float = PING_DEADLINE_SECONDS) -> WorkerPing:
     started = time.perf_counter()
     try:
-        [task_id] = await enqueue(celery, "system.ping")
+        [task_id] = await enqueue(celery, "system.ping", want_result=True)
     except Exception as exc:  # broker unreachable
         raise ServiceUnavailable(f"the task queue is unreachable: {exc}") from exc
     result: AsyncResult[object] = AsyncResult(task_id, app=celery)

@@ -43,16 +43,24 @@ def make_celery(settings: Settings, redis_url: str) -> Celery:
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
         worker_send_task_events=True,
-        task_send_sent_event=True,
         timezone="UTC",
     )
     return app
 
 
 def send_task(
-    app: Celery, name: str, *, args: list[Any] | None = None, countdown: float | None = None
+    app: Celery,
+    name: str,
+    *,
+    args: list[Any] | None = None,
+    countdown: float | None = None,
+    want_result: bool = False,
 ) -> str:
-    """Enqueue by name with ids only, carrying the current request id in the headers."""
+    """Enqueue by name with ids only, carrying the current request id in the headers.
+
+    Outcomes live in PostgreSQL, so by default the sender neither subscribes to a result (the
+    Redis backend would subscribe once per task) nor has the worker store one.
+    """
     result = app.send_task(
         name,
         args=args or [],
@@ -60,16 +68,21 @@ def send_task(
         headers={REQUEST_ID_HEADER: current_request_id()},
         retry=True,
         retry_policy=PUBLISH_RETRY,
+        ignore_result=not want_result,
     )
     return str(result.id)
 
 
-async def enqueue(app: Celery, name: str, *arg_lists: list[Any]) -> list[str]:
+async def enqueue(
+    app: Celery, name: str, *arg_lists: list[Any], want_result: bool = False
+) -> list[str]:
     """`send_task` once per argument list (once with none if none are given), from a thread so
     that a slow or unreachable broker never stalls the event loop; the request id goes along
     with the context."""
 
     def publish() -> list[str]:
-        return [send_task(app, name, args=args) for args in arg_lists or [[]]]
+        return [
+            send_task(app, name, args=args, want_result=want_result) for args in arg_lists or [[]]
+        ]
 
     return await asyncio.to_thread(publish)
