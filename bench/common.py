@@ -11,6 +11,12 @@ from typing import Any
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank q-quantile (0 <= q <= 1) of some timings."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
 def write_result(name: str, rows: list[dict[str, Any]], **extra: Any) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"

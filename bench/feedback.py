@@ -34,7 +34,7 @@ from ai_backend.config import Settings
 from ai_backend.db.models import Checkin, Practice
 from ai_backend.domain import FEEDBACK_KINDS
 from ai_backend.feedback.runner import job_messages
-from bench.common import print_table, write_result
+from bench.common import percentile, print_table, write_result
 from bench.stack import ROOT, running_stack
 
 DEFAULT_JOBS = 30
@@ -79,8 +79,8 @@ def practice_data(n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return practice, checkins
 
 
-def rebuilt_messages(n: int, kind: str, locale: str) -> list[dict[str, str]]:
-    """The prompt the worker builds for practice n, from the same data, by the same code."""
+def rebuilt_messages(n: int) -> list[dict[str, str]]:
+    """The prompt the worker builds for request n, from the same data, by the same code."""
     raw, raw_checkins = practice_data(n)
     practice = Practice(
         title=raw["title"],
@@ -93,7 +93,8 @@ def rebuilt_messages(n: int, kind: str, locale: str) -> list[dict[str, str]]:
         Checkin(checkin_date=date.fromisoformat(c["date"]), mood=c["mood"], note=c["note"])
         for c in raw_checkins
     ]
-    return job_messages(kind, locale, practice, checkins)
+    request = request_of(n)
+    return job_messages(request["kind"], request["locale"], practice, checkins)
 
 
 def request_of(n: int) -> dict[str, Any]:
@@ -167,7 +168,7 @@ async def pipeline(api_url: str, token: str, count: int) -> dict[str, Any]:
 
 def raw(count: int, threads: int) -> dict[str, Any]:
     """The same prompts through llama.cpp alone, in a bare process (see bench.raw_llm)."""
-    prompts = [rebuilt_messages(n, **_kind_locale(n)) for n in range(count + 1)]
+    prompts = [rebuilt_messages(n) for n in range(count + 1)]
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
         json.dump(prompts, file)
         file.flush()
@@ -180,16 +181,6 @@ def raw(count: int, threads: int) -> dict[str, Any]:
         )
     measured: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return measured
-
-
-def _kind_locale(n: int) -> dict[str, str]:
-    request = request_of(n)
-    return {"kind": request["kind"], "locale": request["locale"]}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def run(count: int = DEFAULT_JOBS, out: Path | None = None) -> dict[str, Any]:

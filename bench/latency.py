@@ -20,7 +20,7 @@ import httpx
 
 from ai_backend.client import ingest, service_token
 from ai_backend.config import Settings
-from bench.common import print_table, write_result
+from bench.common import percentile, print_table, write_result
 from bench.stack import running_stack
 
 KINDS = ["course", "book", "video", "website", "tool", "article"]
@@ -54,11 +54,6 @@ def synthetic_items(
             }
         )
     return items
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def wait_until_optimised(client: httpx.AsyncClient, deadline: float = 900) -> None:

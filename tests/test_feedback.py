@@ -7,14 +7,18 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
 
+from ai_backend.db.models import FeedbackJob
 from ai_backend.domain import FEEDBACK_KINDS
-from ai_backend.feedback.llm import OpenAIProvider
+from ai_backend.feedback.llm import Completion, FeedbackOutput, LocalProvider, OpenAIProvider
 from ai_backend.feedback.runner import MAX_ATTEMPTS, JobRunner
 
 Auth = Callable[..., dict[str, str]]
@@ -183,9 +187,6 @@ def failing(status: int) -> OpenAIProvider:
 async def test_transient_errors_back_off_then_fail_with_the_reason(
     client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
 ) -> None:
-    from sqlalchemy import update
-
-    from ai_backend.db.models import FeedbackJob
 
     practice = await practice_with_checkins(client, auth, unique)
     sessions = app.state.resources.sessions
@@ -202,13 +203,7 @@ async def test_transient_errors_back_off_then_fail_with_the_reason(
         if outcome == "retrying":
             # Backoff: the job is not due again before its next attempt time.
             assert await runner.run(job_id) == "skipped"
-            async with sessions() as session:
-                await session.execute(
-                    update(FeedbackJob)
-                    .where(FeedbackJob.id == job_id)
-                    .values(next_attempt_at=FeedbackJob.queued_at)
-                )
-                await session.commit()
+            await set_job(sessions, job_id, next_attempt_at=FeedbackJob.queued_at)
     assert len(retries) == MAX_ATTEMPTS - 1
     assert all(delay > 0 for _, delay in retries)
     job = await service.get(job_id)
@@ -221,11 +216,6 @@ async def test_transient_errors_back_off_then_fail_with_the_reason(
 async def test_a_result_is_written_once(
     client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
 ) -> None:
-    from sqlalchemy import update
-
-    from ai_backend.db.models import FeedbackJob
-    from ai_backend.feedback.llm import LocalProvider
-
     practice = await practice_with_checkins(client, auth, unique)
     sessions = app.state.resources.sessions
     job_id = await _job_without_message(sessions, practice, unique)
@@ -236,17 +226,9 @@ async def test_a_result_is_written_once(
     # A duplicate message while the first worker runs: the job is taken.
     assert await first.claim(job_id) is None
     # The first worker's lease runs out (it hangs); another worker takes the job over...
-    async with sessions() as session:
-        await session.execute(
-            update(FeedbackJob)
-            .where(FeedbackJob.id == job_id)
-            .values(lease_expires_at=FeedbackJob.queued_at)
-        )
-        await session.commit()
+    await set_job(sessions, job_id, lease_expires_at=FeedbackJob.queued_at)
     assert await first.run(job_id) == "succeeded"
     # ...and when the first one finally answers, its result is discarded.
-    from ai_backend.feedback.llm import Completion, FeedbackOutput
-
     late = Completion(FeedbackOutput(message="late"), "m", 1, 1)
     assert await first._succeed(claim, late) is False
     job = await app.state.resources.feedback.get(job_id)
@@ -258,12 +240,16 @@ async def test_a_result_is_written_once(
     await provider.close()
 
 
+async def set_job(sessions: Any, job_id: uuid.UUID, **values: object) -> None:
+    """Move a job's clock or state by hand, as time or a dead worker would."""
+    async with sessions() as session:
+        await session.execute(update(FeedbackJob).where(FeedbackJob.id == job_id).values(**values))
+        await session.commit()
+
+
 async def _job_without_message(
     sessions: Any, practice: str, unique: str, key: str = "direct"
 ) -> uuid.UUID:
-    from sqlalchemy.dialects.postgresql import insert
-
-    from ai_backend.db.models import FeedbackJob
 
     job_id = uuid.uuid4()
     async with sessions() as session:
@@ -288,11 +274,6 @@ async def test_the_sweeper_sends_lost_and_abandoned_jobs_again(
     app: FastAPI,
     unique: str,
 ) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import update
-
-    from ai_backend.db.models import FeedbackJob
 
     practice = await practice_with_checkins(client, auth, unique)
     sessions = app.state.resources.sessions
@@ -301,16 +282,10 @@ async def test_the_sweeper_sends_lost_and_abandoned_jobs_again(
     lost = await _job_without_message(sessions, practice, unique)
     # ...and one whose worker died holding it.
     abandoned = await _job_without_message(sessions, practice, unique, key="abandoned")
-    async with sessions() as session:
-        await session.execute(
-            update(FeedbackJob).where(FeedbackJob.id == lost).values(sent_at=past)
-        )
-        await session.execute(
-            update(FeedbackJob)
-            .where(FeedbackJob.id == abandoned)
-            .values(status="running", attempts=1, lease_expires_at=past, sent_at=past)
-        )
-        await session.commit()
+    await set_job(sessions, lost, sent_at=past)
+    await set_job(
+        sessions, abandoned, status="running", attempts=1, lease_expires_at=past, sent_at=past
+    )
     assert await app.state.resources.sweeper.sweep() >= 2
     # Sent once: the next sweep leaves them alone while their messages are fresh.
     again = await app.state.resources.sweeper.sweep()

@@ -25,14 +25,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import FeedbackJob
 from ai_backend.domain import FEEDBACK_FINAL
 from ai_backend.feedback.llm import retry_after_seconds
 from ai_backend.feedback.runner import backoff
-from ai_backend.feedback.service import view
+from ai_backend.feedback.service import update_job, view
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-DaoDao-Signature"
@@ -86,41 +85,27 @@ class CallbackSender:
         now = datetime.now(UTC)
         # Long enough for one POST and its timeouts; past it the sweeper sends it again.
         hold = timedelta(seconds=self._timeout() + 30)
-        async with self.sessions() as session:
-            job = await session.scalar(
-                update(FeedbackJob)
-                .where(
-                    FeedbackJob.id == job_id,
-                    FeedbackJob.callback_status == "pending",
-                    FeedbackJob.status.in_(FEEDBACK_FINAL),
-                    FeedbackJob.callback_next_at <= now,
-                )
-                .values(
-                    callback_attempts=FeedbackJob.callback_attempts + 1,
-                    callback_next_at=now + hold,
-                )
-                .returning(FeedbackJob)
-            )
-            await session.commit()
-        return job
+        return await update_job(
+            self.sessions,
+            job_id,
+            FeedbackJob.callback_status == "pending",
+            FeedbackJob.status.in_(FEEDBACK_FINAL),
+            FeedbackJob.callback_next_at <= now,
+            callback_attempts=FeedbackJob.callback_attempts + 1,
+            callback_next_at=now + hold,
+        )
 
     def _timeout(self) -> float:
         timeout = self.http.timeout.read
         return 10.0 if timeout is None else timeout
 
     async def _record(self, job: FeedbackJob, **values: object) -> bool:
-        async with self.sessions() as session:
-            result = await session.execute(
-                update(FeedbackJob)
-                .where(
-                    FeedbackJob.id == job.id,
-                    FeedbackJob.callback_status == "pending",
-                    FeedbackJob.callback_attempts == job.callback_attempts,
-                )
-                .values(**values)
-            )
-            await session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        """Write this attempt's outcome, unless another attempt has been made since."""
+        attempt = (
+            FeedbackJob.callback_status == "pending",
+            FeedbackJob.callback_attempts == job.callback_attempts,
+        )
+        return await update_job(self.sessions, job.id, *attempt, **values) is not None
 
     async def deliver(self, job_id: uuid.UUID) -> str:
         """Make one delivery attempt; say what became of it."""

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from ai_backend.domain import FEEDBACK_FINAL
 from ai_backend.feedback.service import FeedbackService, view
 from ai_backend.infra.background import BackgroundLoop
+from ai_backend.infra.cache import follow_channel
 
 logger = logging.getLogger(__name__)
 CHANNEL = "feedback:status"
@@ -67,24 +68,17 @@ class StatusWatch(BackgroundLoop):
             self._wake(key)
 
     async def _loop(self) -> None:
-        while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(CHANNEL)
-                self._wake_all()
-                while True:
-                    message = await pubsub.get_message(timeout=5.0)
-                    if message is not None:
-                        data = message["data"]
-                        self._wake(data.decode() if isinstance(data, bytes) else str(data))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.debug("status subscription lost: %s", exc)
-                await asyncio.sleep(RECONNECT_SECONDS)
-            finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        async def subscribed() -> None:
+            self._wake_all()
+
+        await follow_channel(
+            self.redis,
+            CHANNEL,
+            self._wake,
+            on_subscribed=subscribed,
+            on_lost=lambda: None,
+            reconnect_seconds=RECONNECT_SECONDS,
+        )
 
 
 async def follow(

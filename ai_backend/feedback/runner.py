@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Checkin, FeedbackJob, Practice
@@ -35,6 +35,7 @@ from ai_backend.feedback.llm import (
     TransientLLMError,
 )
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, build_messages, prompt_version
+from ai_backend.feedback.service import update_job
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
@@ -106,37 +107,23 @@ class JobRunner:
         now = datetime.now(UTC)
         due = and_(FeedbackJob.status == "queued", FeedbackJob.next_attempt_at <= now)
         abandoned = and_(FeedbackJob.status == "running", FeedbackJob.lease_expires_at < now)
-        async with self.sessions() as session:
-            job = await session.scalar(
-                update(FeedbackJob)
-                .where(FeedbackJob.id == job_id, or_(due, abandoned))
-                .values(
-                    status="running",
-                    attempts=FeedbackJob.attempts + 1,
-                    started_at=now,
-                    lease_expires_at=now + self.lease,
-                )
-                .returning(FeedbackJob)
-            )
-            await session.commit()
+        job = await update_job(
+            self.sessions,
+            job_id,
+            or_(due, abandoned),
+            status="running",
+            attempts=FeedbackJob.attempts + 1,
+            started_at=now,
+            lease_expires_at=now + self.lease,
+        )
         return None if job is None else Claim(job, job.attempts)
 
     async def _if_current(self, claim: Claim, **values: object) -> bool:
         """Update the job only while this claim is still the current one; the update ends the
         lease unless it sets one."""
         values.setdefault("lease_expires_at", None)
-        async with self.sessions() as session:
-            result = await session.execute(
-                update(FeedbackJob)
-                .where(
-                    FeedbackJob.id == claim.job.id,
-                    FeedbackJob.status == "running",
-                    FeedbackJob.attempts == claim.attempt,
-                )
-                .values(**values)
-            )
-            await session.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        current = (FeedbackJob.status == "running", FeedbackJob.attempts == claim.attempt)
+        return await update_job(self.sessions, claim.job.id, *current, **values) is not None
 
     async def _finish(self, claim: Claim, **values: object) -> bool:
         """Write the outcome, with its timings, if this claim is still the current one."""

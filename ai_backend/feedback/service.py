@@ -19,7 +19,7 @@ from typing import Any
 from celery import Celery
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import ColumnElement, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,6 +44,25 @@ NEEDS_CHECKIN = frozenset({"checkin_encouragement", "weekly_summary"})
 
 class NoCheckins(Invalid):
     code = "no_checkins"
+
+
+async def update_job(
+    sessions: async_sessionmaker[AsyncSession],
+    job_id: uuid.UUID,
+    *conditions: ColumnElement[bool],
+    **values: object,
+) -> FeedbackJob | None:
+    """Set `values` on the job if it still meets `conditions`, in one atomic statement, and
+    return it as updated; None if it did not meet them (someone else got there first)."""
+    async with sessions() as session:
+        job = await session.scalar(
+            update(FeedbackJob)
+            .where(FeedbackJob.id == job_id, *conditions)
+            .values(**values)
+            .returning(FeedbackJob)
+        )
+        await session.commit()
+    return job
 
 
 def _queue_unreachable(exc: BaseException) -> ServiceUnavailable:

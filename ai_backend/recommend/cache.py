@@ -23,7 +23,6 @@ once, which retires every entry written before the outage.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -34,6 +33,8 @@ from typing import Any
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
+
+from ai_backend.infra.cache import follow_channel
 
 logger = logging.getLogger(__name__)
 CHANNEL = "reco:invalidate"
@@ -285,26 +286,18 @@ class RecommendationCache:
             self._listener = asyncio.create_task(self._listen())
 
     async def _listen(self) -> None:
-        while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(CHANNEL)
-                generation = _text(await self.redis.get(GENERATION_KEY)) or "0"
-                self.local.reset(enabled=True, generation=generation)
-                while True:
-                    message = await pubsub.get_message(timeout=5.0)
-                    if message is not None:
-                        self._apply(_text(message["data"]) or "")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.local.reset(enabled=False)
-                logger.debug("invalidation subscription lost: %s", exc)
-                await asyncio.sleep(BACKOFF_SECONDS)
-            finally:
-                self.local.reset(enabled=False)
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+        async def subscribed() -> None:
+            generation = _text(await self.redis.get(GENERATION_KEY)) or "0"
+            self.local.reset(enabled=True, generation=generation)
+
+        await follow_channel(
+            self.redis,
+            CHANNEL,
+            self._apply,
+            on_subscribed=subscribed,
+            on_lost=lambda: self.local.reset(enabled=False),
+            reconnect_seconds=BACKOFF_SECONDS,
+        )
 
     def _apply(self, message: str) -> None:
         kind, _, rest = message.partition(":")
