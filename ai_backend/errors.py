@@ -61,6 +61,13 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class UnknownUser(NotFound):
+    code = "unknown_user"
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(f"no user with id '{user_id}'; upsert it with PUT /v1/users/{{id}}")
+
+
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"

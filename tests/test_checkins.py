@@ -102,3 +102,34 @@ async def test_checkins_need_a_known_practice_and_keep_their_practice(
         f"/v1/practices/q-{unique}/checkins", json=checkin(unique), headers=auth("write")
     )
     assert moved.status_code == 409
+
+
+async def test_a_members_practices_list_their_checkins(
+    client: httpx.AsyncClient, auth: Auth, unique: str
+) -> None:
+    practice_id = await practice(client, auth, unique)
+    private = {
+        "owner_id": f"u-{unique}",
+        "title": "Diary",
+        "duration_days": 7,
+        "privacy": "private",
+    }
+    await client.put(f"/v1/practices/d-{unique}", json=private, headers=auth("write"))
+    path = f"/v1/practices/{practice_id}/checkins"
+    await client.post(path, json=checkin(unique), headers=auth("write"))
+    later = checkin(unique, id=f"c2-{unique}", date="2026-11-22")
+    await client.post(path, json=later, headers=auth("write"))
+
+    response = await client.get(f"/v1/users/u-{unique}/practices", headers=auth("read"))
+    assert response.status_code == 200, response.text
+    listed = {p["id"]: p for p in response.json()["practices"]}
+    assert set(listed) == {practice_id, f"d-{unique}"}
+    assert (listed[practice_id]["checkins"], listed[practice_id]["last_checkin"]) == (
+        2,
+        "2026-11-22",
+    )
+    assert (listed[f"d-{unique}"]["checkins"], listed[f"d-{unique}"]["privacy"]) == (0, "private")
+
+    unknown = await client.get(f"/v1/users/nobody-{unique}/practices", headers=auth("read"))
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "unknown_user")
+    assert (await client.get(f"/v1/users/u-{unique}/practices")).status_code == 401

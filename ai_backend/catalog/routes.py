@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from ai_backend.catalog.reindex import ReindexStatus
 from ai_backend.catalog.schemas import (
@@ -15,6 +15,7 @@ from ai_backend.catalog.schemas import (
     ItemBatch,
     ItemRead,
     ItemWrite,
+    PracticeList,
     PracticeWrite,
     UserWrite,
     WriteResult,
@@ -77,6 +78,17 @@ async def put_user(
 async def delete_user(user_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
     """Erase a member: profile, practices, their items, history and feedback (idempotent)."""
     await catalog.delete_user(user_id)
+
+
+@router.get("/users/{user_id}/practices", response_model=PracticeList)
+async def user_practices(
+    user_id: IdPath,
+    _: ReadPrincipal,
+    catalog: CatalogDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> PracticeList:
+    """A member's practices, newest first, with their check-in counts (private ones too)."""
+    return PracticeList(practices=await catalog.practices_of(user_id, limit=limit))
 
 
 @router.put(

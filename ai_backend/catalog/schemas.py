@@ -144,6 +144,25 @@ class PracticeWrite(Strict):
         return self
 
 
+class PracticeRead(BaseModel):
+    """A member's practice as the gateway's console lists it, with its check-in tally."""
+
+    id: str
+    owner_id: str
+    title: str
+    status: PracticeStatus
+    privacy: Visibility
+    duration_days: int
+    start_date: date | None
+    end_date: date | None
+    checkins: int
+    last_checkin: date | None
+
+
+class PracticeList(BaseModel):
+    practices: list[PracticeRead]
+
+
 class CheckinWrite(Strict):
     """An 打卡 on a practice: a date, an optional mood and an optional short note."""
 

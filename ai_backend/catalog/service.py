@@ -17,6 +17,7 @@ from ai_backend.catalog.schemas import (
     CheckinWrite,
     ItemBatchEntry,
     ItemWrite,
+    PracticeRead,
     PracticeWrite,
     UserWrite,
     WriteResult,
@@ -24,7 +25,7 @@ from ai_backend.catalog.schemas import (
 )
 from ai_backend.db.models import Checkin, Item, Practice, User
 from ai_backend.domain import practice_item_id
-from ai_backend.errors import Conflict, DomainError, NotFound
+from ai_backend.errors import Conflict, DomainError, NotFound, UnknownUser
 
 ITEM_FIELDS = tuple(ItemWrite.model_fields)
 
@@ -206,6 +207,44 @@ class CatalogService:
         await self.people.index.delete([user_id])
         await self._profiles_changed([user_id])
         return gone is not None
+
+    async def practices_of(self, user_id: str, *, limit: int) -> list[PracticeRead]:
+        """A member's practices, newest first, each with its check-in count and latest date."""
+        tally = (
+            select(
+                Checkin.practice_id,
+                func.count().label("checkins"),
+                func.max(Checkin.checkin_date).label("last_checkin"),
+            )
+            .group_by(Checkin.practice_id)
+            .subquery()
+        )
+        query = (
+            select(Practice, tally.c.checkins, tally.c.last_checkin)
+            .outerjoin(tally, tally.c.practice_id == Practice.id)
+            .where(Practice.owner_id == user_id)
+            .order_by(Practice.created_at.desc(), Practice.id)
+            .limit(limit)
+        )
+        async with self.sessions() as session:
+            if not await _known_users(session, {user_id}):
+                raise UnknownUser(user_id)
+            rows = (await session.execute(query)).all()
+        return [
+            PracticeRead(
+                id=practice.id,
+                owner_id=practice.owner_id,
+                title=practice.title,
+                status=practice.status,
+                privacy=practice.privacy,
+                duration_days=practice.duration_days,
+                start_date=practice.start_date,
+                end_date=practice.end_date,
+                checkins=checkins or 0,
+                last_checkin=last_checkin,
+            )
+            for practice, checkins, last_checkin in rows
+        ]
 
     async def write_practice(self, practice_id: str, practice: PracticeWrite) -> WriteResult:
         row = {**practice.model_dump(mode="json"), "id": practice_id}

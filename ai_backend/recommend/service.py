@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.catalog.people import profile_text
 from ai_backend.db.models import Event, Practice, TagList, User
-from ai_backend.errors import NotFound
+from ai_backend.errors import UnknownUser
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import (
     Mode,
@@ -73,14 +73,10 @@ KNOWN_ACTIONS = 10
 MIN_OTHERS = 0.2
 
 
-class UnknownUser(NotFound):
-    code = "unknown_user"
-
-
 async def _member(session: AsyncSession, user_id: str) -> User:
     user = await session.get(User, user_id)
     if user is None:
-        raise UnknownUser(f"no user with id '{user_id}'; upsert it with PUT /v1/users/{{id}}")
+        raise UnknownUser(user_id)
     return user
 
 
