@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,7 +40,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         resources = await Resources.open(settings, embedder=embedder)
         app.state.resources = resources
         # The index is derived data: bring it in step with PostgreSQL without delaying start-up.
-        syncing = asyncio.create_task(_sync_indexes(resources))
+        syncing = asyncio.create_task(sync_indexes(resources))
         syncing.add_done_callback(_report_sync)
         resources.start_background()
         logger.info("api started", extra={"port": settings.api_port})
@@ -76,9 +77,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     return app
 
 
-async def _sync_indexes(resources: Resources) -> int:
+async def sync_indexes(resources: Resources) -> int:
+    """Bring the vector indexes in step with PostgreSQL; return how many items were indexed."""
     items = await resources.indexer.resync_if_empty()
-    await resources.people.resync_if_empty()
+    people = await resources.people.resync_if_empty()
+    if items or people:
+        # Answers cached before the catalogue was in the index (a member asking while it was
+        # being filled) lack what just arrived: retire them rather than serve them as fresh.
+        await resources.recommender.cache.bump_generation()
     return items
 
 
@@ -89,6 +95,11 @@ def _report_sync(task: asyncio.Task[int]) -> None:
         logger.error("vector index sync failed", exc_info=exc)
     elif task.result():
         logger.info("vector index synced", extra={"items": task.result()})
+
+
+def openapi_json(app: FastAPI) -> str:
+    """The OpenAPI document as stable text: node_gateway's types are generated from it."""
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def factory() -> FastAPI:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 
-from ai_backend.app import create_app
+from ai_backend.app import create_app, sync_indexes
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
@@ -612,3 +612,18 @@ async def test_checkins_count_as_history(
         history = await store.history(session, member)
     assert [(a.item_id, a.type) for a in history.actions] == [(f"practice:p-{unique}", "checkin")]
     assert f"practice:p-{unique}" in history.excluded
+
+
+async def test_filling_the_index_at_start_up_retires_cached_answers(
+    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
+) -> None:
+    # An answer computed while the start-up sync was still filling the index lacks the catalogue;
+    # it must not be served as fresh once the index is full.
+    await put_user(client, auth, f"u-{unique}", interests=["knitting"])
+    path = f"/v1/users/u-{unique}/recommendations"
+    await client.get(path, headers=auth("read"))
+    assert (await client.get(path, headers=auth("read"))).json()["cache"] == "hit"
+    resources = app.state.resources
+    await resources.index.clear()
+    assert await sync_indexes(resources) >= 1
+    assert (await client.get(path, headers=auth("read"))).json()["cache"] == "miss"
