@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 NODE_INSTALLED := node_gateway/node_modules/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest nodetest bench install clean-data tools
+.PHONY: run test lint typecheck pytest nodetest bench install clean-data tools types
 
 run: install
 	$(BIN)/daodao-ai run
@@ -31,8 +31,9 @@ $(NODE_INSTALLED): node_gateway/package-lock.json
 	touch $@
 
 # Debian packages the tests and benchmarks use: docker-compose 1.29 validates
-# docker-compose.yml offline (no Docker engine needed); wrk drives the HTTP benchmarks.
-DEBIAN_TOOLS := docker-compose:docker-compose wrk:wrk
+# docker-compose.yml offline (no Docker engine needed); wrk drives the HTTP benchmarks;
+# chromium runs the console page's browser test (playwright-core drives it; nothing downloads).
+DEBIAN_TOOLS := docker-compose:docker-compose wrk:wrk chromium:chromium
 tools:
 	@missing=""; for pair in $(DEBIAN_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
@@ -53,8 +54,16 @@ typecheck: install
 pytest: install tools
 	$(BIN)/pytest
 
-nodetest: install
-	cd node_gateway && npm test
+# Unit tests, the client's JSDoc types against the generated API types, a check that those
+# types match the API, then integration, fault and browser tests against a real stack.
+nodetest: install tools
+	cd node_gateway && npm run typecheck && node scripts/types.js --check && npm test
+	cd node_gateway && npm run test:integration
+
+# After changing the API: regenerate node_gateway/openapi.json and the gateway's types.
+types: install
+	$(BIN)/daodao-ai openapi --out node_gateway/openapi.json
+	cd node_gateway && npm run types
 
 test: lint typecheck pytest nodetest
 

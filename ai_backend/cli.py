@@ -81,6 +81,21 @@ def migrate() -> None:
     upgrade(str(settings.database_url))
 
 
+@cli.command()
+def openapi(
+    out: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
+) -> None:
+    """Print the OpenAPI document (node_gateway/openapi.json is this, for the gateway's types)."""
+    from ai_backend.app import create_app, openapi_json
+
+    document = openapi_json(create_app(load_settings()))
+    if out is None:
+        typer.echo(document, nl=False)
+    else:
+        out.write_text(document, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+
+
 UrlOption = Annotated[
     str | None, typer.Option(help="the API's base URL (default: http://API_HOST:API_PORT)")
 ]
@@ -229,6 +244,16 @@ def bench_feedback(
     from bench.feedback import run as run_feedback
 
     run_feedback(jobs, out)
+
+
+@bench_cli.command("gateway")
+def bench_gateway(
+    out: Annotated[Path | None, typer.Option(help="also write the JSON result here")] = None,
+) -> None:
+    """Requests/s and added latency of the gateway against the API, same read, same run."""
+    from bench.gateway import run as run_gateway
+
+    run_gateway(out)
 
 
 def main() -> None:

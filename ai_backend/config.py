@@ -85,6 +85,9 @@ class Settings(BaseSettings):
 
     jwt_secret: SecretStr | None = None
     jwt_issuer: str = "daodao-ai"
+    # The main backend's secret for end users' session JWTs, which only the gateway verifies
+    # (embedded default: one generated under DATA_DIR, in `session_secret`).
+    session_jwt_secret: SecretStr | None = None
     token_default_ttl: Annotated[int, Field(ge=60, le=31_536_000)] = 3600
 
     task_soft_time_limit: Annotated[int, Field(ge=1)] = 120
@@ -193,6 +196,10 @@ class Settings(BaseSettings):
     def jwt_key(self) -> str:
         """The token signing secret; the embedded default keeps a generated one in DATA_DIR."""
         return self._secret(self.jwt_secret, "jwt_secret")
+
+    def session_key(self) -> str:
+        """The end-user session secret the gateway checks; generated in DATA_DIR by default."""
+        return self._secret(self.session_jwt_secret, "session_secret")
 
     def callback_key(self) -> str:
         """The callback signing secret; the embedded default keeps a generated one in DATA_DIR."""

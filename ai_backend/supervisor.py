@@ -103,11 +103,17 @@ def child_commands(settings: Settings, env: dict[str, str]) -> list[Child]:
             "gateway",
             [node, str(PROJECT_ROOT / "node_gateway" / "src" / "server.js")],
             {
-                # The gateway forwards tokens; it never needs the secret or the servers.
+                # The gateway verifies end users' sessions and mints service tokens for them;
+                # it never reaches the servers behind the API.
                 "PORT": str(settings.gateway_port),
                 "HOST": "127.0.0.1",
                 "AI_API_URL": api_url,
                 "LOG_LEVEL": settings.log_level.lower(),
+                "JWT_SECRET": env["JWT_SECRET"],
+                "JWT_ISSUER": settings.jwt_issuer,
+                "SESSION_JWT_SECRET": settings.session_key(),
+                # A local stack lets the console sign in as a demo member.
+                "GATEWAY_DEV_LOGIN": os.environ.get("GATEWAY_DEV_LOGIN", "true"),
             },
         ),
     ]

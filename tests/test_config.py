@@ -89,7 +89,12 @@ def test_docker_compose_file_parses() -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "JWT_SECRET": "x" * 40, "CALLBACK_SECRET": "y" * 40},
+        env={
+            **os.environ,
+            "JWT_SECRET": "x" * 40,
+            "CALLBACK_SECRET": "y" * 40,
+            "SESSION_JWT_SECRET": "z" * 40,
+        },
     )
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == {

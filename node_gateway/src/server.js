@@ -1,6 +1,8 @@
-// Start the gateway; stop cleanly on SIGINT or SIGTERM.
+// Start the gateway; on SIGINT or SIGTERM stop taking requests, finish those in flight, exit.
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
+
+const SHUTDOWN_GRACE_MS = 10000
 
 let config
 try {
@@ -10,11 +12,15 @@ try {
   process.exit(2)
 }
 
-const app = buildApp(config)
+const app = await buildApp(config)
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, async () => {
-    app.log.info({ signal }, 'stopping')
+    app.log.info({ signal }, 'stopping: finishing requests in flight')
+    setTimeout(() => {
+      app.log.error('requests still running after the grace period; exiting anyway')
+      process.exit(1)
+    }, SHUTDOWN_GRACE_MS).unref()
     await app.close()
     process.exit(0)
   })
@@ -22,7 +28,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 try {
   await app.listen({ host: config.host, port: config.port })
-  app.log.info({ upstream: config.upstream }, 'gateway ready')
+  app.log.info({ upstream: config.upstream, dev_login: config.devLogin }, 'gateway ready')
 } catch (error) {
   const hint = error.code === 'EADDRINUSE'
     ? `port ${config.port} is in use: set GATEWAY_PORT to a free port`
