@@ -24,6 +24,9 @@ export async function buildApp(config, { logger = true } = {}) {
       // Session cookies and bearer tokens never reach the logs.
       redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]']
     },
+    // Like the API: a line per request only at debug level. At info, two lines per request would
+    // cost more than the forwarding itself (and `daodao-ai run` relays every line).
+    disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
     bodyLimit: config.bodyLimit,
     requestIdHeader: false,
     genReqId: (req) => {
