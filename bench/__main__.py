@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import feedback, latency, recommend, search, startup
+from bench import feedback, gateway, latency, recommend, search, startup
 
 
 def _search(data: Path) -> None:
@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, Callable[[Path], Any]] = {
     "latency": lambda data: latency.run(data, [10_000, 100_000]),
     "recommend": lambda data: recommend.run(data / "ml-latest-small"),
     "feedback": lambda data: feedback.run(),
+    "gateway": lambda data: gateway.run(),
 }
 
 

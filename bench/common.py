@@ -1,14 +1,19 @@
-"""Shared helpers: result files and tables."""
+"""Shared helpers: result files, tables, and wrk runs."""
 
 from __future__ import annotations
 
 import json
 import platform
+import re
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+WRK_SECONDS = 10
+WRK_CONNECTIONS = 16
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -41,3 +46,56 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     print("  ".join("-" * widths[c] for c in columns))
     for row in rows:
         print("  ".join(str(row[c]).ljust(widths[c]) for c in columns))
+
+
+_WRK_LUA = """
+local paths = {}
+for line in io.lines("%s") do paths[#paths + 1] = line end
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1])
+end
+"""
+
+
+def wrk(
+    url: str,
+    *,
+    header: str | None = None,
+    paths: list[str] | None = None,
+    connections: int = WRK_CONNECTIONS,
+    seconds: int = WRK_SECONDS,
+) -> dict[str, float]:
+    """Requests/s, p50 and p99 of GETs on `url` (or on `paths` in turn) from one wrk thread."""
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if header:
+        command += ["-H", header]
+    script = None
+    if paths:
+        script = Path(tempfile.mkstemp(suffix=".lua")[1])
+        listing = script.with_suffix(".txt")
+        listing.write_text("\n".join(paths) + "\n")
+        script.write_text(_WRK_LUA % listing)
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    if script is not None:
+        script.with_suffix(".txt").unlink()
+        script.unlink()
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw errors:\n{output}")
+
+    def millis(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if match is None:
+            raise RuntimeError(f"no {label}% latency in wrk output:\n{output}")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert rps is not None, output
+    return {
+        "rps": round(float(rps.group(1))),
+        "p50_ms": round(millis("50"), 3),
+        "p99_ms": round(millis("99"), 3),
+    }

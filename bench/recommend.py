@@ -20,9 +20,7 @@ import csv
 import json
 import math
 import random
-import re
 import shutil
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -35,7 +33,7 @@ from scipy import sparse
 
 from ai_backend.client import ingest, service_token
 from ai_backend.config import Settings
-from bench.common import print_table, write_result
+from bench.common import WRK_CONNECTIONS, WRK_SECONDS, print_table, write_result, wrk
 from bench.stack import running_stack
 
 SEED = 42
@@ -48,8 +46,6 @@ TARGET_P99_RATIO = 1.5
 TARGET_UNCACHED_P50_MS = 25.0
 SIZE_ITEMS, SIZE_USERS = 10_000, 1_000
 UNCACHED_REQUESTS = 300
-WRK_SECONDS = 10
-WRK_CONNECTIONS = 16
 
 
 # -- the data and its split ------------------------------------------------------------------
@@ -219,50 +215,6 @@ async def service_lists(client: httpx.AsyncClient, users: list[str]) -> dict[str
 
 
 # -- speed -----------------------------------------------------------------------------------
-
-_WRK_LUA = """
-local paths = {}
-for line in io.lines("%s") do paths[#paths + 1] = line end
-local n = 0
-request = function()
-  n = n + 1
-  return wrk.format("GET", paths[(n %% #paths) + 1])
-end
-"""
-
-
-def wrk(url: str, *, header: str | None = None, paths: list[str] | None = None) -> dict[str, float]:
-    command = ["wrk", "-t1", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "--latency"]
-    if header:
-        command += ["-H", header]
-    script = None
-    if paths:
-        script = Path(tempfile.mkstemp(suffix=".lua")[1])
-        listing = script.with_suffix(".txt")
-        listing.write_text("\n".join(paths) + "\n")
-        script.write_text(_WRK_LUA % listing)
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    if script is not None:
-        script.with_suffix(".txt").unlink()
-        script.unlink()
-    if "Non-2xx" in output:
-        raise RuntimeError(f"wrk saw errors:\n{output}")
-
-    def millis(label: str) -> float:
-        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
-        if match is None:
-            raise RuntimeError(f"no {label}% latency in wrk output:\n{output}")
-        value, unit = float(match.group(1)), match.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    assert rps is not None, output
-    return {
-        "rps": round(float(rps.group(1))),
-        "p50_ms": round(millis("50"), 3),
-        "p99_ms": round(millis("99"), 3),
-    }
 
 
 async def grow_to_size(
