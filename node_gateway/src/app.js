@@ -4,7 +4,7 @@ import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
 import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
-import Fastify from 'fastify'
+import Fastify, { LogController } from 'fastify'
 import ai from './plugins/ai.js'
 import errors, { GatewayError } from './plugins/errors.js'
 import session from './plugins/session.js'
@@ -15,8 +15,6 @@ import v1 from './routes/v1.js'
 const REQUEST_ID = 'x-request-id'
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-export { errorBody } from './plugins/errors.js'
-
 export async function buildApp(config, { logger = true } = {}) {
   const app = Fastify({
     logger: logger && {
@@ -26,7 +24,9 @@ export async function buildApp(config, { logger = true } = {}) {
     },
     // Like the API: a line per request only at debug level. At info, two lines per request would
     // cost more than the forwarding itself (and `daodao-ai run` relays every line).
-    disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace',
+    logController: new LogController({
+      disableRequestLogging: config.logLevel !== 'debug' && config.logLevel !== 'trace'
+    }),
     bodyLimit: config.bodyLimit,
     requestIdHeader: false,
     genReqId: (req) => {

@@ -169,10 +169,8 @@ export function createClient({
       throw unreachable(error, requestId)
     }
     const echoed = response.headers['x-request-id'] ?? requestId
-    if (call.stream) {
-      if (response.statusCode < 400) {
-        return { status: response.statusCode, body: response.body, requestId: echoed, headers: response.headers }
-      }
+    if (call.stream && response.statusCode < 400) {
+      return { status: response.statusCode, body: response.body, requestId: echoed, headers: response.headers }
     }
     let text
     try {

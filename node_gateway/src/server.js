@@ -21,6 +21,9 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
       app.log.error('requests still running after the grace period; exiting anyway')
       process.exit(1)
     }, SHUTDOWN_GRACE_MS).unref()
+    // close() drops the connections idle at that moment; a kept-alive connection whose request
+    // finishes later would hold the server open, so idle ones are closed until it is down.
+    setInterval(() => app.server.closeIdleConnections(), 100).unref()
     await app.close()
     process.exit(0)
   })

@@ -1,6 +1,7 @@
 // Shared pieces of the Node tests: a recording upstream, configs, session tokens.
 import { once } from 'node:events'
 import { createServer } from 'node:http'
+import { createServer as createTcpServer } from 'node:net'
 import { buildApp } from '../src/app.js'
 import { signSession } from '../src/auth.js'
 import { loadConfig } from '../src/config.js'
@@ -65,4 +66,14 @@ export async function eventually(check, { ms = 10000, every = 50, what = 'condit
     if (Date.now() > deadline) throw new Error(`${what} did not hold within ${ms} ms`)
     await new Promise((resolve) => setTimeout(resolve, every))
   }
+}
+
+/** A port nothing listens on right now. */
+export async function freePort() {
+  const server = createTcpServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address()
+  server.close()
+  await once(server, 'close')
+  return port
 }
