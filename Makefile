@@ -32,11 +32,15 @@ $(NODE_INSTALLED): node_gateway/package-lock.json
 
 # Debian packages the tests and benchmarks use: docker-compose 1.29 validates
 # docker-compose.yml offline (no Docker engine needed); wrk drives the HTTP benchmarks;
-# chromium runs the console page's browser test (playwright-core drives it; nothing downloads).
+# chromium runs the console page's browser test (playwright-core drives it; nothing downloads),
+# and a CJK font lets its screenshot show the Chinese text.
 DEBIAN_TOOLS := docker-compose:docker-compose wrk:wrk chromium:chromium
+DEBIAN_FONTS := fonts-noto-cjk
 tools:
 	@missing=""; for pair in $(DEBIAN_TOOLS); do \
 	  command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	for font in $(DEBIAN_FONTS); do \
+	  dpkg -s $$font >/dev/null 2>&1 || missing="$$missing $$font"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
