@@ -160,6 +160,17 @@ describe('gateway', () => {
     assert.equal(res.json().error.code, 'not_found')
   })
 
+  test('an unknown /v1 route is 401 to strangers and 404 to members; nothing is forwarded', async () => {
+    const before = upstream.seen.length
+    const stranger = await app.inject({ method: 'DELETE', url: '/v1/users/u-mei' })
+    assert.equal(stranger.statusCode, 401)
+    const member = await app.inject({ method: 'DELETE', url: '/v1/users/u-mei', headers: await bearer('u-mei') })
+    assert.equal(member.statusCode, 404)
+    assert.equal(member.json().error.message, 'no route DELETE /v1/users/u-mei')
+    assert.equal((await app.inject({ url: '/v1/admin/reindex', headers: await bearer('u-mei') })).statusCode, 404)
+    assert.equal(upstream.seen.length, before)
+  })
+
   test('dev login sets an HttpOnly session cookie for a demo member only', async () => {
     const res = await app.inject({ method: 'POST', url: '/console/session', payload: { user_id: 'u-mei' } })
     assert.equal(res.statusCode, 200, res.body)

@@ -102,6 +102,11 @@ export default async function v1(app) {
   app.get('/feedback/:jobId', { schema: { params: JobParams } }, async (request, reply) =>
     relay(reply, await ownJob(request, request.params.jobId)))
 
+  // Any other /v1 path: after the session check, so that strangers learn nothing of the routes.
+  app.all('/*', async (request) => {
+    throw new GatewayError(404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]}`)
+  })
+
   app.get('/feedback/:jobId/events', { schema: { params: JobParams } }, async (request, reply) => {
     await ownJob(request, request.params.jobId)
     const upstream = await app.ai.feedbackStream(request.params.jobId, await as(request, 'read'))
