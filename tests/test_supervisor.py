@@ -141,8 +141,28 @@ def use_the_cli_and_search(tmp_path: Path, data_dir: Path, api: str, gateway: st
         timeout=60,
         check=True,
     ).stdout.strip()
-    headers = {"Authorization": f"Bearer {token}"}
-    for base in (api, gateway):
+    # End users reach the gateway with a session (here, the demo member's), never a service token.
+    session = subprocess.run(
+        [
+            "node",
+            str(PROJECT_ROOT / "node_gateway" / "bin" / "session-token.js"),
+            "--user",
+            "u-ling",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    assert (
+        httpx.get(
+            f"{gateway}/v1/search?q=x", headers={"Authorization": f"Bearer {token}"}
+        ).status_code
+        == 401
+    )
+    for base, bearer in ((api, token), (gateway, session)):
+        headers = {"Authorization": f"Bearer {bearer}"}
         english = httpx.get(f"{base}/v1/search", params={"q": "how to bake bread"}, headers=headers)
         assert english.json()["hits"][0]["id"] == "cli-1"
         chinese = httpx.get(f"{base}/v1/search", params={"q": "咖啡萃取原理"}, headers=headers)
