@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         # The index is derived data: bring it in step with PostgreSQL without delaying start-up.
         syncing = asyncio.create_task(sync_indexes(resources))
         syncing.add_done_callback(_report_sync)
+        app.state.index_sync = syncing
         resources.start_background()
         logger.info("api started", extra={"port": settings.api_port})
         try:
