@@ -7,6 +7,7 @@ the pooled call, the last-good copy, the reply.
 
 - throughput: wrk, 1 thread, 16 connections, 10 s, direct and gateway twice each, alternating,
   so that the machine's drift falls on both alike;
+- before either, one discarded 3 s run each way warms the pools and both processes;
 - added latency: wrk with one connection (requests one after another), 10 s each way, where a
   p50 is the cost of one request rather than of queueing.
 """
@@ -61,7 +62,9 @@ def run(out: Path | None = None) -> dict[str, Any]:
             for base, header in targets.values():
                 name, _, value = header.partition(": ")
                 answer = httpx.get(f"{base}{PATH}", headers={name: value}, timeout=30)
-                answer.raise_for_status()  # also fills the cache and the gateway's pools
+                answer.raise_for_status()  # also fills the cache
+                # A short discarded run fills both pools and warms both processes.
+                wrk(f"{base}{PATH}", header=header, seconds=3)
             print(f"  {PATH}: warm; wrk runs of {WRK_SECONDS} s each", flush=True)
 
             loaded: dict[str, list[dict[str, float]]] = {"direct": [], "gateway": []}
