@@ -102,6 +102,12 @@ def test_run_serves_then_stops_cleanly_and_keeps_data(
     assert "demo data not loaded again" in text, "the second run found the first run's data"
 
 
+def printed(argv: list[str], env: dict[str, str]) -> str:
+    """What a command prints, stripped; it must succeed."""
+    run = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=True)
+    return run.stdout.strip()
+
+
 def use_the_cli_and_search(tmp_path: Path, data_dir: Path, api: str, gateway: str) -> None:
     """`daodao-ai ingest` and `reindex` against the live API, then search through both ports."""
     lines = [
@@ -133,28 +139,10 @@ def use_the_cli_and_search(tmp_path: Path, data_dir: Path, api: str, gateway: st
     )
     assert reindex.returncode == 0, reindex.stderr
     assert "reindex succeeded" in reindex.stdout
-    token = subprocess.run(
-        [sys.executable, "-m", "ai_backend.cli", "token", "--scopes", "read"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.strip()
+    token = printed([sys.executable, "-m", "ai_backend.cli", "token", "--scopes", "read"], env)
     # End users reach the gateway with a session (here, the demo member's), never a service token.
-    session = subprocess.run(
-        [
-            "node",
-            str(PROJECT_ROOT / "node_gateway" / "bin" / "session-token.js"),
-            "--user",
-            "u-ling",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    ).stdout.strip()
+    script = PROJECT_ROOT / "node_gateway" / "bin" / "session-token.js"
+    session = printed(["node", str(script), "--user", "u-ling"], env)
     assert (
         httpx.get(
             f"{gateway}/v1/search?q=x", headers={"Authorization": f"Bearer {token}"}
