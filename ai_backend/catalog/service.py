@@ -28,6 +28,8 @@ from ai_backend.domain import practice_item_id
 from ai_backend.errors import Conflict, DomainError, NotFound, UnknownUser
 
 ITEM_FIELDS = tuple(ItemWrite.model_fields)
+# What PracticeRead takes straight from a practice row; the rest is the check-in tally.
+PRACTICE_COLUMNS = tuple(set(PracticeRead.model_fields) - {"checkins", "last_checkin"})
 
 
 class UnknownOwner(DomainError):
@@ -231,17 +233,12 @@ class CatalogService:
                 raise UnknownUser(user_id)
             rows = (await session.execute(query)).all()
         return [
-            PracticeRead(
-                id=practice.id,
-                owner_id=practice.owner_id,
-                title=practice.title,
-                status=practice.status,
-                privacy=practice.privacy,
-                duration_days=practice.duration_days,
-                start_date=practice.start_date,
-                end_date=practice.end_date,
-                checkins=checkins or 0,
-                last_checkin=last_checkin,
+            PracticeRead.model_validate(
+                {
+                    **{column: getattr(practice, column) for column in PRACTICE_COLUMNS},
+                    "checkins": checkins or 0,
+                    "last_checkin": last_checkin,
+                }
             )
             for practice, checkins, last_checkin in rows
         ]

@@ -51,10 +51,12 @@ export function testConfig(env = {}) {
 
 export const gateway = (env = {}) => buildApp(testConfig(env), { logger: false })
 
-export const sessionFor = (userId, options) => signSession(SESSION_SECRET, userId, options)
+/** A session token for a member; `secret` defaults to the unit tests' own. */
+export const sessionFor = (userId, { secret = SESSION_SECRET, ...options } = {}) =>
+  signSession(secret, userId, options)
 
-export async function bearer(userId) {
-  return { authorization: `Bearer ${await sessionFor(userId)}` }
+export async function bearer(userId, options) {
+  return { authorization: `Bearer ${await sessionFor(userId, options)}` }
 }
 
 /** Poll `check` until it returns a truthy value, or fail after `ms`. */

@@ -33,6 +33,7 @@ export default fp(async function session(app, { config }) {
     request.session = await verify(presented(request))
   })
   app.decorate('serviceToken', (request, scope) => tokenFor(request.session.userId, scope))
-  app.decorate('signSession', (userId) => signSession(config.sessionSecret, userId, { issuer: config.sessionIssuer }))
+  app.decorate('signSession', (userId, ttlSeconds) =>
+    signSession(config.sessionSecret, userId, { ttlSeconds, issuer: config.sessionIssuer }))
   app.decorate('verifySession', verify)
 }, { name: 'session', dependencies: ['@fastify/cookie'] })

@@ -12,7 +12,7 @@ const SESSION_SECONDS = 8 * 3600
 
 async function demoUsers(path) {
   const catalog = JSON.parse(await readFile(path, 'utf8'))
-  return catalog.users.map((u) => ({ id: u.id, display_name: u.display_name, interests: u.interests ?? [] }))
+  return catalog.users.map((u) => ({ id: u.id, display_name: u.display_name }))
 }
 
 export default async function consoleRoutes(app, { config }) {
@@ -49,7 +49,7 @@ export default async function consoleRoutes(app, { config }) {
     if (!(await users).some((u) => u.id === userId)) {
       throw new GatewayError(404, 'not_found', `no demo member '${userId}'`)
     }
-    reply.setCookie(SESSION_COOKIE, await app.signSession(userId), cookie)
+    reply.setCookie(SESSION_COOKIE, await app.signSession(userId, SESSION_SECONDS), cookie)
     return { user_id: userId }
   })
 

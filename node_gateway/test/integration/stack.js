@@ -1,6 +1,6 @@
 // What the integration tests know of the stack run.js started: its URLs and secrets.
-import { signSession } from '../../src/auth.js'
 import { loadConfig } from '../../src/config.js'
+import { bearer } from '../helpers.js'
 
 export const env = process.env
 
@@ -12,4 +12,4 @@ export const stackConfig = (overrides = {}) => loadConfig({
   ...overrides
 })
 
-export const asMember = async (userId) => ({ authorization: `Bearer ${await signSession(env.SESSION_JWT_SECRET, userId)}` })
+export const asMember = (userId) => bearer(userId, { secret: env.SESSION_JWT_SECRET })
