@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_fastapi_instrumentator import Instrumentator
 
 from ai_backend import __version__
@@ -16,8 +17,9 @@ from ai_backend.catalog.routes import admin as admin_router
 from ai_backend.catalog.routes import router as catalog_router
 from ai_backend.config import Settings, get_settings
 from ai_backend.deps import token_failure
-from ai_backend.errors import install_error_handlers
+from ai_backend.errors import PROTECTED_ERRORS, install_error_handlers
 from ai_backend.feedback.routes import router as feedback_router
+from ai_backend.guards import BodySizeLimit, RateLimit
 from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
 from ai_backend.infra.embedder import Embedder
@@ -60,21 +62,34 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         lifespan=lifespan,
     )
     install_error_handlers(app, guard=token_failure)
-    # Innermost: fresh cached recommendations skip routing, inside metrics and request ids.
+    # Innermost: fresh cached recommendations skip routing; the guards run before them.
     app.add_middleware(CachedRecommendations)
+    app.add_middleware(RateLimit, limit=settings.rate_limit or None)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        # Off by default: only origins named in CORS_ORIGINS may call the API from a browser.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
         app, endpoint="/metrics", include_in_schema=False
     )
     # Added last so it wraps everything, including the metrics middleware and error handlers.
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)
-    app.include_router(system_router)
-    app.include_router(catalog_router)
-    app.include_router(search_router)
-    app.include_router(recommend_router)
-    app.include_router(feedback_router)
-    app.include_router(admin_router)
-    app.include_router(recommend_admin_router)
+    for router in (
+        system_router,
+        catalog_router,
+        search_router,
+        recommend_router,
+        feedback_router,
+        admin_router,
+        recommend_admin_router,
+    ):
+        app.include_router(router, responses=PROTECTED_ERRORS)
     return app
 
 

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+import limits
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -90,6 +91,14 @@ class Settings(BaseSettings):
     session_jwt_secret: SecretStr | None = None
     token_default_ttl: Annotated[int, Field(ge=60, le=31_536_000)] = 3600
 
+    # Request guards (see README, Reliability and security): the largest request body, the
+    # requests one token subject may make per API process (a `limits` string such as
+    # "100/second" or "6000/minute"; empty turns it off), and the browser origins allowed to
+    # call the API directly (none: the Node side calls it server to server).
+    max_body_bytes: Annotated[int, Field(ge=1024, le=1 << 30)] = 8 << 20
+    rate_limit: str = "5000/second"
+    cors_origins: list[str] = []
+
     task_soft_time_limit: Annotated[int, Field(ge=1)] = 120
     task_time_limit: Annotated[int, Field(ge=2)] = 150
     broker_visibility_timeout: Annotated[int, Field(ge=10)] = 3600
@@ -105,6 +114,18 @@ class Settings(BaseSettings):
         if fresh is not None and value <= fresh:
             raise ValueError("must be greater than RECO_FRESH_SECONDS")
         return value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _rate_limit_shape(cls, value: str) -> str:
+        if value.strip():
+            try:
+                limits.parse(value)
+            except ValueError as exc:
+                raise ValueError(
+                    f"'{value}' is not a rate limit: write e.g. 100/second or 6000/minute"
+                ) from exc
+        return value.strip()
 
     @field_validator("data_dir")
     @classmethod

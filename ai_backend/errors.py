@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ai_backend.observability import current_request_id
@@ -103,6 +104,42 @@ _STATUS_CODES = {
     429: "too_many_requests",
     503: "service_unavailable",
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable and machine-readable, e.g. validation_error")
+    message: str = Field(description="what went wrong and what to change")
+    details: Any = Field(default=None, description="structured context, when there is some")
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every 4xx and 5xx answer."""
+
+    error: ErrorDetail
+    request_id: str | None = Field(description="the X-Request-ID of this request")
+
+
+_ERROR_MEANINGS = {
+    401: "no token, or one that is malformed, forged, expired or for another issuer",
+    403: "the token lacks the scope this route needs",
+    404: "an id in the path or body names nothing that exists",
+    409: "the request conflicts with the current state",
+    413: "the request body is larger than MAX_BODY_BYTES",
+    422: "the input is invalid; `details` lists each field and why",
+    429: "a rate limit or quota is spent; retry after `Retry-After` seconds",
+    503: "a dependency is unavailable; retry after `Retry-After` seconds",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI response entries for these error statuses, all in the ErrorBody shape."""
+    return {
+        status: {"model": ErrorBody, "description": _ERROR_MEANINGS[status]} for status in statuses
+    }
+
+
+# What any authenticated route can answer besides its own success.
+PROTECTED_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 429, 503)
 
 
 def error_response(

@@ -148,6 +148,10 @@ class Resources:
         # Changed profiles and withdrawn items must never be served from the cache.
         catalog.on_profile_change.append(cache.invalidate)
         indexer.on_withdraw.append(lambda _keys: cache.bump_generation())
+        feedback = FeedbackService(
+            sessions, celery, redis, daily_quota=settings.feedback_daily_quota
+        )
+        catalog.on_erase += [recommender.forget, feedback.forget]
         return cls(
             settings=settings,
             engine=engine,
@@ -176,9 +180,7 @@ class Resources:
             people_index=people_index,
             people=people,
             recommender=recommender,
-            feedback=FeedbackService(
-                sessions, celery, redis, daily_quota=settings.feedback_daily_quota
-            ),
+            feedback=feedback,
             status_watch=StatusWatch(redis),
             sweeper=Sweeper(
                 sessions,

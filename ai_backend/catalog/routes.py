@@ -75,8 +75,13 @@ async def put_user(
 
 
 @router.delete("/users/{user_id}", status_code=204)
-async def delete_user(user_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
-    """Erase a member: profile, practices, their items, history and feedback (idempotent)."""
+async def delete_user(user_id: IdPath, _: AdminPrincipal, catalog: CatalogDep) -> None:
+    """Erase a member (scope `admin`; idempotent).
+
+    Removes their profile, practices, check-ins, owned items, events and feedback jobs with
+    their results; their vectors; their cached recommendations; and every cached answer for
+    another member that names them or one of their items.
+    """
     await catalog.delete_user(user_id)
 
 

@@ -95,6 +95,8 @@ class _Row:
 
 
 ProfileListener = Callable[[Sequence[str]], Awaitable[None]]
+# Called with an erased member's id and the ids of the items they owned.
+EraseListener = Callable[[str, Sequence[str]], Awaitable[None]]
 
 
 class CatalogService:
@@ -106,6 +108,8 @@ class CatalogService:
         self.sessions = indexer.sessions
         # Called with the ids of members whose profile or practices changed.
         self.on_profile_change: list[ProfileListener] = []
+        # Called around an erasure: everything derived from the member outside PostgreSQL.
+        self.on_erase: list[EraseListener] = []
 
     async def _profiles_changed(self, user_ids: Sequence[str]) -> None:
         for listener in self.on_profile_change:
@@ -198,17 +202,31 @@ class CatalogService:
         return WriteResult(id=user_id, status=status)
 
     async def delete_user(self, user_id: str) -> bool:
-        """Remove the user and, by cascade, their practices, items, history and jobs."""
+        """Erase a member: their rows, vectors and every cached answer that is theirs or names
+        them or their items.
+
+        The rows go by cascade: practices, check-ins (theirs and others' on their practices),
+        owned items and the events on them, events, and feedback jobs with their results.
+        Cached copies are erased before the rows and again after, so a failure part-way leaves
+        the rows in place for a retry (the call is idempotent), and an answer computed while
+        the rows were going is caught by the second pass.
+        """
         async with self.sessions() as session:
             owned = list(
                 (await session.scalars(select(Item.id).where(Item.owner_id == user_id))).all()
             )
+        await self._erased(user_id, owned)
+        async with self.sessions() as session:
             gone = await session.scalar(delete(User).where(User.id == user_id).returning(User.id))
             await session.commit()
         await self.indexer.withdraw(owned)
         await self.people.index.delete([user_id])
-        await self._profiles_changed([user_id])
+        await self._erased(user_id, owned)
         return gone is not None
+
+    async def _erased(self, user_id: str, owned: Sequence[str]) -> None:
+        for listener in self.on_erase:
+            await listener(user_id, owned)
 
     async def practices_of(self, user_id: str, *, limit: int) -> list[PracticeRead]:
         """A member's practices, newest first, each with its check-in count and latest date."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -225,6 +226,15 @@ class FeedbackService:
             async with self.sessions() as session:
                 await session.execute(delete(FeedbackJob).where(FeedbackJob.id == job.id))
                 await session.commit()
+            raise _queue_unreachable(exc) from exc
+
+    async def forget(self, user_id: str, _owned: Sequence[str] = ()) -> None:
+        """Drop the member's quota counters (they live two days: today's and yesterday's)."""
+        today = datetime.now(UTC).date()
+        days = [today - timedelta(days=n) for n in range(3)]
+        try:
+            await self.redis.delete(*(f"{QUOTA_PREFIX}{user_id}:{day:%Y%m%d}" for day in days))
+        except RedisError as exc:
             raise _queue_unreachable(exc) from exc
 
     async def _charge(self, user_id: str) -> str:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ai_backend.deps import AdminPrincipal, CeleryDep, ReadPrincipal, ResourcesDep
-from ai_backend.errors import error_response
+from ai_backend.errors import ErrorBody, error_response
 from ai_backend.health.schemas import Health, Readiness, WhoAmI, WorkerPing
 from ai_backend.health.service import ping_worker
 
@@ -24,7 +24,7 @@ async def healthz() -> Health:
     "/readyz",
     response_model=Readiness,
     tags=["health"],
-    responses={503: {"description": "a dependency does not answer"}},
+    responses={503: {"model": ErrorBody, "description": "a dependency does not answer"}},
 )
 async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
     """Ready only when PostgreSQL, Redis, the vector index and the embedding model answer."""

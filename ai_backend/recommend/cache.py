@@ -44,6 +44,9 @@ VERSION_KEY = "reco:v:{user}"
 REVISION = "r3"
 ENTRY_KEY = "reco:e:" + REVISION + ":{user}:{key}"
 LOCK_KEY = "reco:refreshing:{user}:{key}"
+# The entries (as JSON [user, key]) whose answer is for, or names, this member or item: what
+# erasing a member must delete.
+MENTION_KEY = "reco:m:{subject}"
 # After a Redis error, skip Redis for this long so requests do not each wait for a timeout.
 BACKOFF_SECONDS = 1.0
 # How recommendation answers were served: hit, stale, miss or degraded (computed without Redis).
@@ -208,15 +211,25 @@ class RecommendationCache:
         self.local.put(user, key, entry)
         return Lookup(entry, now >= entry.fresh_until, version, generation)
 
-    async def store(self, user: str, key: str, lookup: Lookup, body: bytes) -> None:
-        """Keep a computed body under the tokens read before it was computed."""
+    async def store(
+        self, user: str, key: str, lookup: Lookup, body: bytes, mentions: Iterable[str] = ()
+    ) -> None:
+        """Keep a computed body under the tokens read before it was computed.
+
+        `mentions` are the members and items the body names; each remembers the entry, so that
+        erasing one of them finds every answer that names it.
+        """
         if lookup.version is None or lookup.generation is None or not self.available:
             return
         entry = Entry(lookup.version, lookup.generation, time.time() + self.fresh_seconds, body)
+        member = json.dumps([user, key])
         try:
-            await self.redis.set(
-                ENTRY_KEY.format(user=user, key=key), entry.pack(), ex=self.ttl_seconds
-            )
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(ENTRY_KEY.format(user=user, key=key), entry.pack(), ex=self.ttl_seconds)
+                for subject in {user, *mentions}:
+                    pipe.sadd(MENTION_KEY.format(subject=subject), member)
+                    pipe.expire(MENTION_KEY.format(subject=subject), self.ttl_seconds)
+                await pipe.execute()
         except Exception as exc:
             self._failed(exc)
             return
@@ -267,6 +280,26 @@ class RecommendationCache:
         except Exception as exc:
             self._dirty = True
             self._failed(exc)
+
+    async def erase(self, user: str, subjects: Iterable[str]) -> None:
+        """Delete the member's entries and every entry that names them or one of `subjects`.
+
+        Raises when Redis cannot be reached: an erasure must not report success while copies
+        remain. Members whose answers named the erased one get a new version token, so no API
+        process keeps serving its local copy.
+        """
+        mention_keys = [MENTION_KEY.format(subject=s) for s in sorted({user, *subjects})]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for mention_key in mention_keys:
+                pipe.smembers(mention_key)
+            found = await pipe.execute()
+        pairs = {tuple(json.loads(raw)) for members in found for raw in members}
+        doomed = [VERSION_KEY.format(user=user), *mention_keys]
+        for owner, key in pairs:
+            doomed += [ENTRY_KEY.format(user=owner, key=key), LOCK_KEY.format(user=owner, key=key)]
+        await self.redis.delete(*doomed)
+        self.local.evict_user(user)
+        await self.invalidate({owner for owner, _ in pairs} - {user})
 
     async def bump_generation(self) -> None:
         """Retire every entry: results may hold an item that left the index."""

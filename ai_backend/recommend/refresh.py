@@ -100,6 +100,7 @@ class ModelRefresher(BackgroundLoop):
         self.model = CollaborativeModel.empty()
         self._loaded_id: str | None = None
         self._lock = asyncio.Lock()
+        self._pending: set[asyncio.Task[None]] = set()
 
     async def _loop(self) -> None:
         next_training = 0.0
@@ -133,6 +134,24 @@ class ModelRefresher(BackgroundLoop):
                 return self.model
             await asyncio.sleep(0.2)
         raise ServiceUnavailable("no worker published a model in time", retry_after=30)
+
+    async def close(self) -> None:
+        for task in [*self._pending]:
+            task.cancel()
+        await asyncio.gather(*self._pending, return_exceptions=True)
+        await super().close()
+
+    def retrain_soon(self) -> None:
+        """Train again now, in the background, without waiting for the schedule."""
+        task = asyncio.create_task(self._retrain())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _retrain(self) -> None:
+        try:
+            await self.refresh(wait=False)
+        except Exception:
+            logger.exception("collaborative model retraining failed; keeping the last one")
 
     async def _load_published(self) -> bool:
         raw_id = await self.redis.get(MODEL_ID_KEY)

@@ -23,12 +23,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.catalog.people import profile_text
 from ai_backend.db.models import Event, Practice, TagList, User
-from ai_backend.errors import UnknownUser
+from ai_backend.errors import ServiceUnavailable, UnknownUser
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import (
     Mode,
@@ -248,6 +249,19 @@ class Recommender:
         # The best score a set of words reaches in the catalogue changes slowly: kept a while.
         self._references: dict[tuple[Any, ...], tuple[float, float]] = {}
 
+    async def forget(self, user_id: str, owned: Sequence[str]) -> None:
+        """Erase every cached answer for or naming the member or their items; retrain the
+        collaborative model in the background when it knows one of their items."""
+        try:
+            await self.cache.erase(user_id, owned)
+        except RedisError as exc:
+            raise ServiceUnavailable(
+                f"cannot reach Redis to erase cached answers ({type(exc).__name__}); "
+                "retry the request (it is idempotent)"
+            ) from exc
+        if not self.models.model.index.keys().isdisjoint(owned):
+            self.models.retrain_soon()
+
     # -- the cached front door --------------------------------------------------------------
 
     async def recommend(self, request: RecommendRequest) -> bytes:
@@ -262,19 +276,20 @@ class Recommender:
             state: CacheState = "stale" if lookup.stale else "hit"
             ANSWERS.labels(state).inc()
             return envelope(state, False, lookup.entry.body)
-        body, degraded = await self._compute(request)
+        body, degraded, mentions = await self._compute(request)
         if not degraded:
-            await self.cache.store(request.user_id, key, lookup, body)
+            await self.cache.store(request.user_id, key, lookup, body, mentions)
         degraded = degraded or lookup.version is None
         ANSWERS.labels("degraded" if degraded else "miss").inc()
         return envelope("miss", degraded, body)
 
     async def _compute_and_store(self, request: RecommendRequest, lookup: Lookup) -> None:
-        body, degraded = await self._compute(request)
+        body, degraded, mentions = await self._compute(request)
         if not degraded:
-            await self.cache.store(request.user_id, request.cache_key(), lookup, body)
+            await self.cache.store(request.user_id, request.cache_key(), lookup, body, mentions)
 
-    async def _compute(self, request: RecommendRequest) -> tuple[bytes, bool]:
+    async def _compute(self, request: RecommendRequest) -> tuple[bytes, bool, set[str]]:
+        """The response body, whether it was degraded, and every id it names."""
         if request.target == "people":
             results, degraded = await self.recommend_people(request)
         else:
@@ -287,7 +302,9 @@ class Recommender:
             ensure_ascii=False,
             separators=(",", ":"),
         ).encode()
-        return body[1:-1], degraded
+        mentions = {r.id for r in results}
+        mentions.update(reason.ref for r in results for reason in r.reasons if reason.ref)
+        return body[1:-1], degraded, mentions
 
     # -- items ------------------------------------------------------------------------------
 
