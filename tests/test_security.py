@@ -145,9 +145,7 @@ async def test_auth_matrix(
         assert response.json()["error"]["code"] == "unauthorized", why
 
     others = OTHER_SCOPES[scope]
-    wrong = await client.request(
-        method, url, headers={"Authorization": f"Bearer {token(*others)}"}
-    )
+    wrong = await client.request(method, url, headers={"Authorization": f"Bearer {token(*others)}"})
     assert wrong.status_code == 403, wrong.text
     assert wrong.json()["error"]["details"]["required"] == scope
 
