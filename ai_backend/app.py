@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -17,7 +18,7 @@ from ai_backend.catalog.routes import admin as admin_router
 from ai_backend.catalog.routes import router as catalog_router
 from ai_backend.config import Settings, get_settings
 from ai_backend.deps import token_failure
-from ai_backend.errors import PROTECTED_ERRORS, install_error_handlers
+from ai_backend.errors import PROTECTED_ERRORS, PROTECTED_PREFIX, install_error_handlers
 from ai_backend.feedback.routes import router as feedback_router
 from ai_backend.guards import BodySizeLimit, RateLimit
 from ai_backend.health.routes import router as health_router
@@ -90,7 +91,27 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         recommend_admin_router,
     ):
         app.include_router(router, responses=PROTECTED_ERRORS)
+    _declare_bearer_auth(app)
     return app
+
+
+def _declare_bearer_auth(app: FastAPI) -> None:
+    """Name the bearer JWT in the OpenAPI document, on every route that needs it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            }
+            for path, operations in schema["paths"].items():
+                if path.startswith(PROTECTED_PREFIX):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}]
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def sync_indexes(resources: Resources) -> int:

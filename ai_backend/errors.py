@@ -120,6 +120,7 @@ class ErrorBody(BaseModel):
 
 
 _ERROR_MEANINGS = {
+    400: "the request body could not be read as UTF-8 JSON",
     401: "no token, or one that is malformed, forged, expired or for another issuer",
     403: "the token lacks the scope this route needs",
     404: "an id in the path or body names nothing that exists",
@@ -139,7 +140,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 # What any authenticated route can answer besides its own success.
-PROTECTED_ERRORS = error_responses(401, 403, 404, 409, 413, 422, 429, 503)
+PROTECTED_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
 
 
 def error_response(
@@ -173,6 +174,8 @@ def _describe_validation(errors: list[dict[str, Any]]) -> tuple[str, list[dict[s
 
 
 PROTECTED_PREFIX = "/v1/"
+# What FastAPI says when a body cannot even be decoded; reworded into something actionable.
+FASTAPI_BODY_ERROR = "There was an error parsing the body"
 Guard = Callable[[Request], "DomainError | None"]
 
 
@@ -185,22 +188,30 @@ def install_error_handlers(app: FastAPI, *, guard: Guard | None = None) -> None:
             exc.status_code, exc.code, exc.message, details=exc.details, headers=exc.headers
         )
 
+    def denied(request: Request) -> DomainError | None:
+        """Why an unauthenticated /v1 request is refused, if it is one. FastAPI decodes a body
+        before it runs the token check, so a caller without a token must not learn from the
+        body's errors (or a 404 or 405) which routes exist."""
+        if guard is None or not request.url.path.startswith(PROTECTED_PREFIX):
+            return None
+        return guard(request)
+
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if (denial := denied(request)) is not None:
+            return await _domain(request, denial)
         message, details = _describe_validation(list(exc.errors()))
         return error_response(422, "validation_error", message, details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code in (404, 405) and request.url.path.startswith(PROTECTED_PREFIX):
-            # Unauthenticated callers learn nothing about which /v1 routes exist.
-            denial = guard(request) if guard is not None else None
-            if denial is not None:
-                return await _domain(request, denial)
+        if exc.status_code in (400, 404, 405) and (denial := denied(request)) is not None:
+            return await _domain(request, denial)
         code = _STATUS_CODES.get(exc.status_code, "http_error")
-        return error_response(
-            exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)
-        )
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == FASTAPI_BODY_ERROR:
+            message = "the request body is not UTF-8 JSON: send Content-Type application/json"
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

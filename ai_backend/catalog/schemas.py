@@ -15,6 +15,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic import Strict as Exact
 
 from ai_backend.domain import (
     CHECKIN_NOTE_MAX,
@@ -115,7 +116,7 @@ class UserWrite(Strict):
     interests: Tags = []
     tags: Tags = []
     locale: Language = "zh-TW"
-    discoverable: bool = True
+    discoverable: Annotated[bool, Exact()] = True
 
 
 class PracticeWrite(Strict):
@@ -133,7 +134,7 @@ class PracticeWrite(Strict):
     tags: Tags = []
     start_date: date | None = None
     end_date: date | None = None
-    duration_days: Annotated[int, Field(ge=1, le=90)]
+    duration_days: Annotated[int, Exact(), Field(ge=1, le=90)]
     status: PracticeStatus = "draft"
     privacy: Visibility = "public"
 

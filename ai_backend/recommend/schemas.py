@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict
 
 from ai_backend.catalog.schemas import EntityId
 from ai_backend.domain import MAX_BATCH_ITEMS, EventType, ItemKind
@@ -54,7 +54,7 @@ class RecommendQuery(BaseModel):
 
     user_id: EntityId
     target: Target = "items"
-    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 10
+    limit: Annotated[int, Strict(), Field(ge=1, le=MAX_LIMIT)] = 10
     kind: Annotated[
         list[ItemKind] | None,
         Field(max_length=8, description="only these item kinds (target=items only)"),
