@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -213,7 +217,69 @@ def install_error_handlers(app: FastAPI, *, guard: Guard | None = None) -> None:
             message = "the request body is not UTF-8 JSON: send Content-Type application/json"
         return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
+    async def _outage_or_bug(request: Request, exc: Exception) -> JSONResponse:
+        if (dependency := unavailable(exc)) is not None:
+            logger.warning("%s unavailable", dependency, exc_info=exc)
+            return error_response(
+                503,
+                "service_unavailable",
+                f"{dependency} is unavailable; retry shortly",
+                headers={"Retry-After": "5"},
+            )
+        return await _unexpected(request, exc)
+
+    # Errors from the clients of PostgreSQL and Redis: an outage answers 503, anything else
+    # (a constraint violated, say) is a bug and answers 500.
+    for family in OUTAGE_FAMILIES:
+        app.add_exception_handler(family, _outage_or_bug)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "internal error; see the service logs")
+
+
+def _client_in(exc: BaseException) -> str | None:
+    """The dependency whose client code raised a bare OSError (a refused socket, say)."""
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith("asyncpg"):
+            return "PostgreSQL"
+        if module.startswith("redis"):
+            return "Redis"
+    return None
+
+
+# Base classes of the exceptions a dependency outage raises (checked by `unavailable`).
+OUTAGE_FAMILIES: tuple[type[Exception], ...] = (
+    OSError,
+    sqlalchemy.exc.DBAPIError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    redis.exceptions.RedisError,
+)
+
+
+def unavailable(exc: BaseException) -> str | None:
+    """Which dependency an exception says is unreachable, or None when it is something else."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+            return "Redis"
+        if isinstance(
+            current,
+            asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.ConnectionDoesNotExistError
+            | asyncpg.TooManyConnectionsError
+            | asyncpg.AdminShutdownError,
+        ):
+            return "PostgreSQL"
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
+            return "PostgreSQL"
+        if isinstance(current, OSError | TimeoutError):
+            return _client_in(current) or "a dependency"
+        current = current.__cause__ or current.__context__
+    return None

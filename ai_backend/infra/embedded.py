@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import socket
 from dataclasses import dataclass, field
@@ -63,6 +64,10 @@ class EmbeddedPostgres:
             )
         except Exception:  # already stopped: nothing left to do
             logger.info("embedded PostgreSQL was not running at stop")
+        # get_server() hands back a known instance as it is, so a later start() in this process
+        # would not start anything: forget it (and its exit hook, which expects to be known).
+        type(self._server)._instances.pop(self._server.pgdata, None)
+        atexit.unregister(self._server._cleanup)
         self._server = None
 
 
