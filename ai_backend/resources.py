@@ -175,6 +175,7 @@ class Resources:
                     keyword=settings.search_keyword_weight,
                 ),
                 candidates=settings.search_candidates,
+                rebuilding=lambda: indexer.rebuilding,
             ),
             reindex=ReindexJobs(indexer, people, redis),
             people_index=people_index,

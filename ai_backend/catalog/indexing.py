@@ -79,6 +79,7 @@ class Indexer:
         self.sessions = sessions
         self.index = index
         self.embedder = embedder
+        self.rebuilding = False
         self.keywords = keywords
         self.batch_size = batch_size
         self.optimize_after = optimize_after
@@ -206,10 +207,14 @@ class Indexer:
 
     async def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop every point and index all public items again from PostgreSQL."""
-        async with self._batch_lock, self.sessions() as session:
-            await self.index.clear()
-            await session.execute(update(Item).values(indexed_hash=None))
-            await session.commit()
-        indexed = await self.sync(progress=progress)
-        await self.index.optimize()
+        self.rebuilding = True
+        try:
+            async with self._batch_lock, self.sessions() as session:
+                await self.index.clear()
+                await session.execute(update(Item).values(indexed_hash=None))
+                await session.commit()
+            indexed = await self.sync(progress=progress)
+            await self.index.optimize()
+        finally:
+            self.rebuilding = False
         return indexed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ai_backend.domain import ItemKind
 
@@ -28,8 +28,16 @@ class SearchPage(BaseModel):
     hits: list[SearchHit]
     offset: int
     next_cursor: str | None
+    degraded: bool = Field(
+        default=False,
+        description="true while the index is being rebuilt: some items may be missing",
+    )
 
 
 class SimilarPage(BaseModel):
     id: str
     hits: list[SearchHit]
+    degraded: bool = Field(
+        default=False,
+        description="true while the index is being rebuilt: some items may be missing",
+    )

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -107,8 +108,11 @@ class SearchService:
         keywords: KeywordEncoder,
         weights: Weights,
         candidates: int,
+        rebuilding: Callable[[], bool] = lambda: False,
     ) -> None:
         self.index = index
+        # Whether this process is rebuilding the index, so that results may lack items.
+        self.rebuilding = rebuilding
         self.embedder = embedder
         self.keywords = keywords
         self.weights = weights
@@ -140,6 +144,7 @@ class SearchService:
             hits=[to_hit(h, params.query) for h in hits],
             offset=params.offset,
             next_cursor=encode_cursor(params, params.offset + params.limit) if more else None,
+            degraded=self.rebuilding(),
         )
 
     async def similar(self, item_id: str, *, limit: int) -> SimilarPage:
@@ -148,4 +153,5 @@ class SearchService:
             raise NotFound(f"no public item with id '{item_id}'")
         request = SearchRequest(mode="semantic", limit=limit, dense=vector, exclude=[item_id])
         hits = await self.index.search(request)
-        return SimilarPage(id=item_id, hits=[to_hit(h, "") for h in hits])
+        hits_page = [to_hit(h, "") for h in hits]
+        return SimilarPage(id=item_id, hits=hits_page, degraded=self.rebuilding())

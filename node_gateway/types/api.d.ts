@@ -1071,6 +1071,12 @@ export interface components {
         };
         /** SearchPage */
         SearchPage: {
+            /**
+             * Degraded
+             * @description true while the index is being rebuilt: some items may be missing
+             * @default false
+             */
+            degraded: boolean;
             /** Hits */
             hits: components["schemas"]["SearchHit"][];
             /**
@@ -1087,6 +1093,12 @@ export interface components {
         };
         /** SimilarPage */
         SimilarPage: {
+            /**
+             * Degraded
+             * @description true while the index is being rebuilt: some items may be missing
+             * @default false
+             */
+            degraded: boolean;
             /** Hits */
             hits: components["schemas"]["SearchHit"][];
             /** Id */
