@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -28,6 +29,9 @@ from ai_backend.config import Settings
 from ai_backend.db.migrate import upgrade
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
+
+if TYPE_CHECKING:
+    from tests.stack import Stack
 
 JWT_SECRET = "test-secret-" + "x" * 60
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -193,6 +197,15 @@ def auth(token: Callable[..., str]) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {token(*scopes)}"}
 
     return headers
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, embedder: Embedder) -> AsyncIterator[Stack]:
+    """An API on private PostgreSQL and Valkey servers, for tests that stop or kill them."""
+    from tests.stack import open_stack
+
+    async with open_stack(tmp_path, embedder) as opened:
+        yield opened
 
 
 @pytest.fixture
