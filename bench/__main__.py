@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import feedback, gateway, latency, recommend, search, startup
+from bench import feedback, gateway, latency, recommend, search, soak, startup
 
 
 def _search(data: Path) -> None:
@@ -22,6 +22,8 @@ BENCHMARKS: dict[str, Callable[[Path], Any]] = {
     "recommend": lambda data: recommend.run(data / "ml-latest-small"),
     "feedback": lambda data: feedback.run(),
     "gateway": lambda data: gateway.run(),
+    # The short soak; `make bench-soak` runs it for 5 minutes.
+    "soak": lambda data: soak.run(seconds=60),
 }
 
 

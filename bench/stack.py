@@ -40,6 +40,7 @@ class Stack:
     env: dict[str, str]
     seconds_to_ready: float
     log: Path
+    pid: int  # of `daodao-ai run`, whose children are the API, the worker and the gateway
 
 
 @contextlib.contextmanager
@@ -86,6 +87,7 @@ def running_stack(
             env=environment,
             seconds_to_ready=time.perf_counter() - started,
             log=log,
+            pid=process.pid,
         )
     finally:
         process.send_signal(signal.SIGTERM)
