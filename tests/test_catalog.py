@@ -149,7 +149,7 @@ async def test_users_and_practices(client: httpx.AsyncClient, auth: Auth, unique
     assert owned.status_code == 201
     assert len(await find(client, auth, unique, mode="keyword")) == 2
 
-    assert (await client.delete(f"/v1/users/{user}", headers=auth("write"))).status_code == 204
+    assert (await client.delete(f"/v1/users/{user}", headers=auth("admin"))).status_code == 204
     assert await find(client, auth, unique, mode="keyword") == [], (
         "erasing a user removes their items"
     )

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +22,9 @@ def make_redis(url: str, *, max_connections: int) -> Redis:
         socket_connect_timeout=2,
         socket_timeout=2,
         health_check_interval=30,
+        # A pooled connection that Redis dropped (a restart, an idle timeout) fails its next
+        # command once: retry it on a fresh connection, at once, rather than fail the request.
+        retry_on_error=[RedisConnectionError],
     )
     return Redis(connection_pool=pool)
 

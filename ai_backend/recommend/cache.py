@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -44,9 +45,10 @@ VERSION_KEY = "reco:v:{user}"
 REVISION = "r3"
 ENTRY_KEY = "reco:e:" + REVISION + ":{user}:{key}"
 LOCK_KEY = "reco:refreshing:{user}:{key}"
-# The entries (as JSON [user, key]) whose answer is for, or names, this member or item: what
-# erasing a member must delete.
+# The handles of the entries whose answer is for, or names, this member or item (what erasing a
+# member must delete), and what each handle stands for: JSON [user, key].
 MENTION_KEY = "reco:m:{subject}"
+HANDLE_KEY = "reco:h:{handle}"
 # After a Redis error, skip Redis for this long so requests do not each wait for a timeout.
 BACKOFF_SECONDS = 1.0
 # How recommendation answers were served: hit, stale, miss or degraded (computed without Redis).
@@ -216,18 +218,23 @@ class RecommendationCache:
     ) -> None:
         """Keep a computed body under the tokens read before it was computed.
 
-        `mentions` are the members and items the body names; each remembers the entry, so that
-        erasing one of them finds every answer that names it.
+        `mentions` are the members and items the body names. The entry gets a random handle,
+        which each of them (and the member it is for) remembers, so that erasing one of them
+        finds every answer that names it. Only the handle's own key, which expires with the
+        entry, says whose entry it is.
         """
         if lookup.version is None or lookup.generation is None or not self.available:
             return
         entry = Entry(lookup.version, lookup.generation, time.time() + self.fresh_seconds, body)
-        member = json.dumps([user, key])
+        handle = uuid.uuid4().hex
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.set(ENTRY_KEY.format(user=user, key=key), entry.pack(), ex=self.ttl_seconds)
+                pipe.set(
+                    HANDLE_KEY.format(handle=handle), json.dumps([user, key]), ex=self.ttl_seconds
+                )
                 for subject in {user, *mentions}:
-                    pipe.sadd(MENTION_KEY.format(subject=subject), member)
+                    pipe.sadd(MENTION_KEY.format(subject=subject), handle)
                     pipe.expire(MENTION_KEY.format(subject=subject), self.ttl_seconds)
                 await pipe.execute()
         except Exception as exc:
@@ -293,8 +300,10 @@ class RecommendationCache:
             for mention_key in mention_keys:
                 pipe.smembers(mention_key)
             found = await pipe.execute()
-        pairs = {tuple(json.loads(raw)) for members in found for raw in members}
-        doomed = [VERSION_KEY.format(user=user), *mention_keys]
+        handle_keys = sorted({HANDLE_KEY.format(handle=_text(h)) for hs in found for h in hs})
+        owners = await self.redis.mget(handle_keys) if handle_keys else []
+        pairs = {tuple(json.loads(raw)) for raw in owners if raw is not None}
+        doomed = [VERSION_KEY.format(user=user), *mention_keys, *handle_keys]
         for owner, key in pairs:
             doomed += [ENTRY_KEY.format(user=owner, key=key), LOCK_KEY.format(user=owner, key=key)]
         await self.redis.delete(*doomed)

@@ -357,7 +357,11 @@ export function createClient({
     upsertUser: (userId, user, options) =>
       call('catalog', 'PUT', `/v1/users/${segment(userId)}`, { body: user, idempotent: true, options }),
 
-    /** @param {string} userId @param {CallOptions} [options] @returns {Promise<Result<null>>} */
+    /**
+     * Erase a member everywhere (their rows, vectors and cached answers). Needs a token with
+     * the `admin` scope.
+     * @param {string} userId @param {CallOptions} [options] @returns {Promise<Result<null>>}
+     */
     deleteUser: (userId, options) =>
       call('catalog', 'DELETE', `/v1/users/${segment(userId)}`, { idempotent: true, options }),
 
