@@ -66,23 +66,41 @@ def wrk(
     paths: list[str] | None = None,
     connections: int = WRK_CONNECTIONS,
     seconds: int = WRK_SECONDS,
+    script: str | None = None,
+    allow_errors: bool = False,
 ) -> dict[str, float]:
-    """Requests/s, p50 and p99 of GETs on `url` (or on `paths` in turn) from one wrk thread."""
+    """Requests/s, p50 and p99 of GETs on `url` (or on `paths` in turn) from one wrk thread.
+
+    `script` is Lua of one's own (a mix of methods, a `delay()`); with `allow_errors` the
+    non-2xx answers and socket errors are counted in `errors` instead of failing the run.
+    """
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if header:
         command += ["-H", header]
-    script = None
     if paths:
-        script = Path(tempfile.mkstemp(suffix=".lua")[1])
-        listing = script.with_suffix(".txt")
+        listing = Path(tempfile.mkstemp(suffix=".txt")[1])
         listing.write_text("\n".join(paths) + "\n")
-        script.write_text(_WRK_LUA % listing)
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+        script = _WRK_LUA % listing
+    lua = None
     if script is not None:
-        script.with_suffix(".txt").unlink()
-        script.unlink()
-    if "Non-2xx" in output:
+        lua = Path(tempfile.mkstemp(suffix=".lua")[1])
+        lua.write_text(script)
+        command += ["-s", str(lua)]
+    try:
+        output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    finally:
+        if lua is not None:
+            lua.unlink()
+        if paths:
+            listing.unlink()
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    sockets = re.search(
+        r"Socket errors:\s+connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (
+        sum(int(n) for n in sockets.groups()) if sockets else 0
+    )
+    if errors and not allow_errors:
         raise RuntimeError(f"wrk saw errors:\n{output}")
 
     def millis(label: str) -> float:
@@ -93,9 +111,13 @@ def wrk(
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    assert rps is not None, output
+    requests = re.search(r"(\d+) requests in", output)
+    if rps is None or requests is None:
+        raise RuntimeError(f"no throughput in wrk output:\n{output}")
     return {
         "rps": round(float(rps.group(1))),
+        "requests": int(requests.group(1)),
         "p50_ms": round(millis("50"), 3),
         "p99_ms": round(millis("99"), 3),
+        "errors": errors,
     }

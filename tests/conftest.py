@@ -58,6 +58,20 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str) -> N
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def claims(**overrides: object) -> dict[str, object]:
+    """JWT claims this service accepts, changed by `overrides` (None drops a claim)."""
+    now = int(time.time())
+    base: dict[str, object] = {
+        "sub": "t",
+        "scope": "read",
+        "iat": now,
+        "exp": now + 60,
+        "iss": ISSUER,
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("TEST_DATABASE_URL")

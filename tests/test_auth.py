@@ -9,22 +9,9 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import ISSUER, JWT_SECRET
+from tests.conftest import JWT_SECRET, claims
 
 WHOAMI = "/v1/system/whoami"
-
-
-def claims(**overrides: object) -> dict[str, object]:
-    now = int(time.time())
-    base: dict[str, object] = {
-        "sub": "t",
-        "scope": "read",
-        "iat": now,
-        "exp": now + 60,
-        "iss": ISSUER,
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,8 @@ from fastapi import FastAPI
 
 from ai_backend.app import create_app
 from ai_backend.infra.embedder import Embedder
-from tests.conftest import ISSUER, JWT_SECRET, make_settings
+from tests.conftest import JWT_SECRET, make_settings
+from tests.conftest import claims as base_claims
 
 Auth = Callable[..., dict[str, str]]
 UUID = "00000000-0000-4000-8000-000000000000"
@@ -68,15 +69,7 @@ def concrete(path: str) -> str:
 
 
 def claims(**overrides: object) -> dict[str, object]:
-    now = int(time.time())
-    base: dict[str, object] = {
-        "sub": "matrix",
-        "scope": "read write admin",
-        "iat": now,
-        "exp": now + 300,
-        "iss": ISSUER,
-    }
-    return {**base, **overrides}
+    return base_claims(**{"sub": "matrix", "scope": "read write admin", **overrides})
 
 
 def b64(data: bytes) -> str:

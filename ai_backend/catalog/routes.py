@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from ai_backend import links
 from ai_backend.catalog.reindex import ReindexStatus
 from ai_backend.catalog.schemas import (
     BatchResult,
@@ -40,7 +41,22 @@ def _created_or_ok(result: WriteResult, response: Response) -> WriteResult:
     return result
 
 
-@router.put("/items/{item_id}", response_model=WriteResult, responses={201: {"model": WriteResult}})
+ITEM = "$request.path.item_id"
+USER = "$request.path.user_id"
+PRACTICE = "$request.path.practice_id"
+
+
+@router.put(
+    "/items/{item_id}",
+    response_model=WriteResult,
+    responses=links.responses(
+        WriteResult,
+        (200, 201),
+        GetItem=links.to("/v1/items/{item_id}", "get", item_id=ITEM),
+        SimilarItems=links.to("/v1/items/{item_id}/similar", "get", item_id=ITEM),
+        DeleteItem=links.to("/v1/items/{item_id}", "delete", item_id=ITEM),
+    ),
+)
 async def put_item(
     item_id: IdPath, item: ItemWrite, _: WritePrincipal, catalog: CatalogDep, response: Response
 ) -> WriteResult:
@@ -66,7 +82,17 @@ async def delete_item(item_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -
     await catalog.delete_items([item_id])
 
 
-@router.put("/users/{user_id}", response_model=WriteResult, responses={201: {"model": WriteResult}})
+@router.put(
+    "/users/{user_id}",
+    response_model=WriteResult,
+    responses=links.responses(
+        WriteResult,
+        (200, 201),
+        Practices=links.to("/v1/users/{user_id}/practices", "get", user_id=USER),
+        Recommendations=links.to("/v1/users/{user_id}/recommendations", "get", user_id=USER),
+        EraseUser=links.to("/v1/users/{user_id}", "delete", user_id=USER),
+    ),
+)
 async def put_user(
     user_id: IdPath, user: UserWrite, _: WritePrincipal, catalog: CatalogDep, response: Response
 ) -> WriteResult:
@@ -97,7 +123,19 @@ async def user_practices(
 
 
 @router.put(
-    "/practices/{practice_id}", response_model=WriteResult, responses={201: {"model": WriteResult}}
+    "/practices/{practice_id}",
+    response_model=WriteResult,
+    responses=links.responses(
+        WriteResult,
+        (200, 201),
+        RequestFeedback=links.to(
+            "/v1/practices/{practice_id}/feedback", "post", practice_id=PRACTICE
+        ),
+        PracticeFeedback=links.to(
+            "/v1/practices/{practice_id}/feedback", "get", practice_id=PRACTICE
+        ),
+        DeletePractice=links.to("/v1/practices/{practice_id}", "delete", practice_id=PRACTICE),
+    ),
 )
 async def put_practice(
     practice_id: IdPath,
@@ -143,7 +181,18 @@ async def index_state(_: AdminPrincipal, catalog: CatalogDep) -> IndexState:
     )
 
 
-@admin.post("/reindex", response_model=ReindexStatus, status_code=202)
+@admin.post(
+    "/reindex",
+    response_model=ReindexStatus,
+    status_code=202,
+    responses=links.responses(
+        ReindexStatus,
+        (202,),
+        ReindexProgress=links.to(
+            "/v1/admin/reindex/{job_id}", "get", job_id="$response.body#/job_id"
+        ),
+    ),
+)
 async def start_reindex(_: AdminPrincipal, jobs: ReindexDep) -> ReindexStatus:
     """Rebuild the vector index from PostgreSQL in the background; poll the job for progress."""
     return await jobs.start()

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from sse_starlette import EventSourceResponse
 
+from ai_backend import links
 from ai_backend.catalog.schemas import EntityId
 from ai_backend.deps import FeedbackDep, ReadPrincipal, ResourcesDep, WritePrincipal
 from ai_backend.feedback.events import follow
@@ -26,7 +27,21 @@ PracticeId = Annotated[EntityId, Path(description="the main backend's practice i
     "/practices/{practice_id}/feedback",
     response_model=Accepted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={200: {"model": Accepted, "description": "the job this request already made"}},
+    responses={
+        status: {
+            "model": Accepted,
+            "links": {
+                "FeedbackJob": links.to(
+                    "/v1/feedback/{job_id}", "get", job_id="$response.body#/job_id"
+                ),
+                "FeedbackEvents": links.to(
+                    "/v1/feedback/{job_id}/events", "get", job_id="$response.body#/job_id"
+                ),
+            },
+            **({"description": "the job this request already made"} if status == 200 else {}),
+        }
+        for status in (200, 202)
+    },
 )
 async def request_feedback(
     practice_id: PracticeId,
