@@ -56,19 +56,11 @@ def lua_list(values: list[str]) -> str:
 def script(route: str, delay_ms: float) -> str:
     """Lua for one route: its requests in turn, `delay_ms` apart on each connection."""
     head = f"delay = function() return {max(0, round(delay_ms))} end\nlocal n = 0\n"
-    if route == "recommend":
-        paths = [f"/v1/users/{m}/recommendations?limit=10" for m in MEMBERS]
-        return (
-            head
-            + f"""local paths = {lua_list(paths)}
-request = function()
-  n = n + 1
-  return wrk.format("GET", paths[n % #paths + 1])
-end
-"""
-        )
-    if route == "search":
-        paths = [f"/v1/search?q={quote(q)}" for q in QUERIES]
+    if route in ("recommend", "search"):
+        if route == "recommend":
+            paths = [f"/v1/users/{m}/recommendations?limit=10" for m in MEMBERS]
+        else:
+            paths = [f"/v1/search?q={quote(q)}" for q in QUERIES]
         return (
             head
             + f"""local paths = {lua_list(paths)}
