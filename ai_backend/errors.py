@@ -184,7 +184,8 @@ Guard = Callable[[Request], "DomainError | None"]
 
 
 def install_error_handlers(app: FastAPI, *, guard: Guard | None = None) -> None:
-    """Render every failure as the envelope; `guard` vets callers of unknown /v1 paths."""
+    """Render every failure as the envelope; `guard` vets /v1 callers before they are told
+    anything about their request (a 400, 404, 405 or 422)."""
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
