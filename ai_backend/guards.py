@@ -15,7 +15,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ai_backend.errors import DomainError, error_response
+from ai_backend.auth import Principal
+from ai_backend.errors import PROTECTED_PREFIX, DomainError, error_response
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -35,7 +36,7 @@ class BodySizeLimit:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._refuse(scope, receive, send)
             return
@@ -89,10 +90,15 @@ class RateLimit:
         self.limiter = FixedWindowRateLimiter(MemoryStorage())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.item is None or scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+        if (
+            self.item is None
+            or scope["type"] != "http"
+            or not scope["path"].startswith(PROTECTED_PREFIX)
+        ):
             await self.app(scope, receive, send)
             return
-        subject = _subject(scope)
+        principal = principal_of(scope)
+        subject = None if principal is None else principal.subject
         if subject is None or self.limiter.hit(self.item, subject):
             await self.app(scope, receive, send)
             return
@@ -108,19 +114,21 @@ class RateLimit:
         await response(scope, receive, send)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (lower-case `name`), as Starlette reads it."""
     for key, value in scope["headers"]:
         if key == name:
             return str(value.decode("latin-1"))
     return None
 
 
-def _subject(scope: Scope) -> str | None:
+def principal_of(scope: Scope) -> Principal | None:
+    """Whose valid bearer token this request carries, or None (the route then answers 401)."""
     resources: Any = getattr(scope["app"].state, "resources", None)
     if resources is None:
         return None
     try:
-        principal = resources.tokens.verify(_header(scope, b"authorization"))
+        principal: Principal = resources.tokens.verify(header(scope, b"authorization"))
     except DomainError:
         return None
-    return str(principal.subject)
+    return principal

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ai_backend.domain import ID_PATTERN, ITEM_KINDS
 from ai_backend.errors import DomainError
+from ai_backend.guards import principal_of
 from ai_backend.recommend.cache import ANSWERS
 from ai_backend.recommend.schemas import MAX_EXCLUDE, MAX_LIMIT, Target
 from ai_backend.recommend.service import RecommendRequest, envelope
@@ -70,18 +71,14 @@ class CachedRecommendations:
         await self.app(scope, receive, send)
 
     async def _answer(self, scope: Scope, user_id: str, send: Send) -> bool:
-        resources: Any = getattr(scope["app"].state, "resources", None)
-        if resources is None:
+        principal = principal_of(scope)
+        if principal is None:
             return False
-        authorization = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                authorization = value.decode("latin-1")
         try:
-            principal = resources.tokens.verify(authorization)
             principal.require("read")
         except DomainError:
             return False
+        resources: Any = scope["app"].state.resources
         request = parse(user_id, scope["query_string"].decode("latin-1"))
         if request is None:
             return False
