@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from celery import Celery
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 
 from ai_backend.auth import Principal, Scope
 from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
+from ai_backend.domain import MAX_PAGE
 from ai_backend.errors import DomainError
 from ai_backend.feedback.service import FeedbackService
 from ai_backend.recommend.service import Recommender
@@ -92,3 +93,7 @@ def _scoped(scope: Scope) -> Any:
 ReadPrincipal = Annotated[Principal, _scoped("read")]
 WritePrincipal = Annotated[Principal, _scoped("write")]
 AdminPrincipal = Annotated[Principal, _scoped("admin")]
+
+
+# `limit` of every list route: 1 to MAX_PAGE; each route gives its own default.
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]

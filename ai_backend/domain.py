@@ -29,6 +29,8 @@ CHECKIN_NOTE_MAX = 300
 # Ids from the main backend: short, URL-safe, and never empty.
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,54}$"
 MAX_BATCH_ITEMS = 1000
+# The most entries one page of any list may hold.
+MAX_PAGE = 100
 
 
 def practice_item_id(practice_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 
 from ai_backend import links
 from ai_backend.catalog.reindex import ReindexStatus
@@ -24,6 +24,7 @@ from ai_backend.catalog.schemas import (
 from ai_backend.deps import (
     AdminPrincipal,
     CatalogDep,
+    PageLimit,
     ReadPrincipal,
     ReindexDep,
     WritePrincipal,
@@ -116,7 +117,7 @@ async def user_practices(
     user_id: IdPath,
     _: ReadPrincipal,
     catalog: CatalogDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    limit: PageLimit = 50,
 ) -> PracticeList:
     """A member's practices, newest first, with their check-in counts (private ones too)."""
     return PracticeList(practices=await catalog.practices_of(user_id, limit=limit))

@@ -5,17 +5,31 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Response, status
 from sse_starlette import EventSourceResponse
 
 from ai_backend import links
 from ai_backend.catalog.schemas import EntityId
-from ai_backend.deps import FeedbackDep, ReadPrincipal, ResourcesDep, WritePrincipal
+from ai_backend.deps import (
+    FeedbackDep,
+    PageLimit,
+    ReadPrincipal,
+    ResourcesDep,
+    WritePrincipal,
+)
 from ai_backend.feedback.events import follow
 from ai_backend.feedback.schemas import Accepted, FeedbackJobList, FeedbackJobView, FeedbackRequest
 from ai_backend.feedback.service import view
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
+JOB_ID = "$response.body#/job_id"
+ACCEPTED = links.responses(
+    Accepted,
+    (200, 202),
+    FeedbackJob=links.to("/v1/feedback/{job_id}", "get", job_id=JOB_ID),
+    FeedbackEvents=links.to("/v1/feedback/{job_id}/events", "get", job_id=JOB_ID),
+)
+ACCEPTED[200]["description"] = "the job this request already made"
 # A stream reads the ledger at least this often, announcement or not.
 POLL_SECONDS = 2.0
 # A comment line this often keeps proxies from closing a quiet stream.
@@ -27,21 +41,7 @@ PracticeId = Annotated[EntityId, Path(description="the main backend's practice i
     "/practices/{practice_id}/feedback",
     response_model=Accepted,
     status_code=status.HTTP_202_ACCEPTED,
-    responses={
-        status: {
-            "model": Accepted,
-            "links": {
-                "FeedbackJob": links.to(
-                    "/v1/feedback/{job_id}", "get", job_id="$response.body#/job_id"
-                ),
-                "FeedbackEvents": links.to(
-                    "/v1/feedback/{job_id}/events", "get", job_id="$response.body#/job_id"
-                ),
-            },
-            **({"description": "the job this request already made"} if status == 200 else {}),
-        }
-        for status in (200, 202)
-    },
+    responses=ACCEPTED,
 )
 async def request_feedback(
     practice_id: PracticeId,
@@ -96,7 +96,7 @@ async def practice_feedback(
     practice_id: PracticeId,
     _: ReadPrincipal,
     feedback: FeedbackDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageLimit = 20,
 ) -> FeedbackJobList:
     """A practice's feedback jobs, newest first."""
     return FeedbackJobList(

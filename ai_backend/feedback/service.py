@@ -14,7 +14,7 @@ import contextlib
 import math
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from celery import Celery
@@ -64,6 +64,10 @@ async def update_job(
         )
         await session.commit()
     return job
+
+
+def _quota_key(user_id: str, day: date) -> str:
+    return f"{QUOTA_PREFIX}{user_id}:{day:%Y%m%d}"
 
 
 def _queue_unreachable(exc: BaseException) -> ServiceUnavailable:
@@ -229,18 +233,19 @@ class FeedbackService:
             raise _queue_unreachable(exc) from exc
 
     async def forget(self, user_id: str, _owned: Sequence[str] = ()) -> None:
-        """Drop the member's quota counters (they live two days: today's and yesterday's)."""
+        """Drop the member's quota counters: each lives two days past its last use, so the
+        keys of today and the two days before may exist."""
         today = datetime.now(UTC).date()
         days = [today - timedelta(days=n) for n in range(3)]
         try:
-            await self.redis.delete(*(f"{QUOTA_PREFIX}{user_id}:{day:%Y%m%d}" for day in days))
+            await self.redis.delete(*(_quota_key(user_id, day) for day in days))
         except RedisError as exc:
             raise _queue_unreachable(exc) from exc
 
     async def _charge(self, user_id: str) -> str:
         """Count one job against the member's quota for today (UTC); 429 once it is spent."""
         now = datetime.now(UTC)
-        key = f"{QUOTA_PREFIX}{user_id}:{now:%Y%m%d}"
+        key = _quota_key(user_id, now.date())
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.incr(key)

@@ -22,11 +22,11 @@ from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ai_backend.domain import ID_PATTERN, ITEM_KINDS
+from ai_backend.domain import ID_PATTERN, ITEM_KINDS, MAX_PAGE
 from ai_backend.errors import DomainError
 from ai_backend.guards import principal_of
 from ai_backend.recommend.cache import ANSWERS
-from ai_backend.recommend.schemas import MAX_EXCLUDE, MAX_LIMIT, Target
+from ai_backend.recommend.schemas import MAX_EXCLUDE, Target
 from ai_backend.recommend.service import RecommendRequest, envelope
 
 PATH = re.compile(r"^/v1/users/([^/]+)/recommendations$")
@@ -44,7 +44,7 @@ def parse(user_id: str, query: str) -> RecommendRequest | None:
             target = "people"
         elif name == "target" and value == "items":
             target = "items"
-        elif name == "limit" and value.isdigit() and 1 <= int(value) <= MAX_LIMIT:
+        elif name == "limit" and value.isdigit() and 1 <= int(value) <= MAX_PAGE:
             limit = int(value)
         elif name == "kind" and value in ITEM_KINDS:
             kinds.append(value)

@@ -9,12 +9,17 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from ai_backend.catalog.schemas import EntityId
-from ai_backend.deps import AdminPrincipal, ReadPrincipal, RecommenderDep, WritePrincipal
+from ai_backend.deps import (
+    AdminPrincipal,
+    PageLimit,
+    ReadPrincipal,
+    RecommenderDep,
+    WritePrincipal,
+)
 from ai_backend.domain import ItemKind
 from ai_backend.errors import Invalid
 from ai_backend.recommend.schemas import (
     MAX_EXCLUDE,
-    MAX_LIMIT,
     EventBatch,
     EventsResult,
     ModelState,
@@ -61,7 +66,7 @@ async def get_recommendations(
     _: ReadPrincipal,
     recommender: RecommenderDep,
     target: Target = "items",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 10,
+    limit: PageLimit = 10,
     kind: Annotated[list[ItemKind] | None, Query(max_length=8)] = None,
     exclude_ids: Annotated[
         list[str] | None,

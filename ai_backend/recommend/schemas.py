@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict
 
 from ai_backend.catalog.schemas import EntityId
-from ai_backend.domain import MAX_BATCH_ITEMS, EventType, ItemKind
+from ai_backend.domain import MAX_BATCH_ITEMS, MAX_PAGE, EventType, ItemKind
 
 Target = Literal["items", "people"]
 ReasonCode = Literal[
@@ -21,7 +21,6 @@ ReasonCode = Literal[
     "popular",
 ]
 CacheState = Literal["hit", "miss", "stale"]
-MAX_LIMIT = 100
 MAX_EXCLUDE = 500
 
 
@@ -54,7 +53,7 @@ class RecommendQuery(BaseModel):
 
     user_id: EntityId
     target: Target = "items"
-    limit: Annotated[int, Strict(), Field(ge=1, le=MAX_LIMIT)] = 10
+    limit: Annotated[int, Strict(), Field(ge=1, le=MAX_PAGE)] = 10
     kind: Annotated[
         list[ItemKind] | None,
         Field(max_length=8, description="only these item kinds (target=items only)"),

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from ai_backend.catalog.schemas import EntityId, Language
-from ai_backend.deps import ReadPrincipal, SearchDep
+from ai_backend.deps import PageLimit, ReadPrincipal, SearchDep
 from ai_backend.domain import ItemKind, ItemLevel
 from ai_backend.errors import Invalid
 from ai_backend.search.schemas import SearchPage, SimilarPage
@@ -29,7 +29,7 @@ async def search(
     category: Annotated[str | None, Query(max_length=100)] = None,
     level: Annotated[list[ItemLevel] | None, Query()] = None,
     language: Annotated[list[Language] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: PageLimit = 10,
     offset: Annotated[int, Query(ge=0, le=MAX_DEPTH - 1)] = 0,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> SearchPage:
@@ -62,7 +62,7 @@ async def similar(
     item_id: Annotated[EntityId, Path()],
     _: ReadPrincipal,
     service: SearchDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    limit: PageLimit = 10,
 ) -> SimilarPage:
     """Public items closest in meaning to this one."""
     return await service.similar(item_id, limit=limit)
