@@ -44,7 +44,7 @@ async def test_upsert_update_delete_round_trip(
     leveled = await client.put(path, json={**body, "level": "advanced"}, headers=auth("write"))
     assert leveled.json()["status"] == "updated"
     assert embedder.texts_encoded == encoded
-    assert await find(client, auth, unique, level="advanced") == [f"i-{unique}"]
+    assert await find(client, auth, unique, level="advanced", mode="keyword") == [f"i-{unique}"]
     assert await find(client, auth, unique, level="beginner", mode="keyword") == []
 
     encoded = embedder.texts_encoded  # the searches above embedded their query
