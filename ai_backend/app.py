@@ -100,16 +100,17 @@ def _declare_bearer_auth(app: FastAPI) -> None:
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = generate()
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-            }
-            for path, operations in schema["paths"].items():
-                if path.startswith(PROTECTED_PREFIX):
-                    for operation in operations.values():
-                        operation["security"] = [{"bearer": []}]
-        return app.openapi_schema or generate()
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()  # FastAPI keeps it as app.openapi_schema: amended once, here
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        }
+        for path, operations in schema["paths"].items():
+            if path.startswith(PROTECTED_PREFIX):
+                for operation in operations.values():
+                    operation["security"] = [{"bearer": []}]
+        return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 

@@ -52,14 +52,6 @@ CHECKS = ",".join(
 )
 
 
-def start_worker_for(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """A worker, so that worker-ping answers; its LLM is unreachable, so that feedback jobs the
-    fuzzer creates fail fast instead of occupying the cores."""
-    return start_worker(
-        {**env, "LLM_BASE_URL": "http://127.0.0.1:9/v1", "LLM_MODEL": "none"}, log, name="fuzz"
-    )
-
-
 @dataclass
 class LiveApi:
     url: str
@@ -87,7 +79,10 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         "API_PORT": str(port),
     }
     log = root / "api.log"
-    worker = start_worker_for(env, root / "worker.log")
+    # A worker, so that worker-ping answers; its LLM is unreachable, so that the feedback jobs
+    # the fuzzer creates fail fast instead of occupying the cores.
+    unreachable_llm = {"LLM_BASE_URL": "http://127.0.0.1:9/v1", "LLM_MODEL": "none"}
+    worker = start_worker({**env, **unreachable_llm}, root / "worker.log", name="fuzz")
     with log.open("wb") as out:
         server = subprocess.Popen(
             [
