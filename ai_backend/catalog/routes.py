@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
@@ -42,6 +42,11 @@ def _created_or_ok(result: WriteResult, response: Response) -> WriteResult:
     return result
 
 
+def upserted(**targets: dict[str, Any]) -> dict[int | str, Any]:
+    """An upsert's 200 and 201, both with these links onward."""
+    return links.responses(WriteResult, (200, 201), **targets)
+
+
 ITEM = "$request.path.item_id"
 USER = "$request.path.user_id"
 PRACTICE = "$request.path.practice_id"
@@ -50,9 +55,7 @@ PRACTICE = "$request.path.practice_id"
 @router.put(
     "/items/{item_id}",
     response_model=WriteResult,
-    responses=links.responses(
-        WriteResult,
-        (200, 201),
+    responses=upserted(
         GetItem=links.to("/v1/items/{item_id}", "get", item_id=ITEM),
         SimilarItems=links.to("/v1/items/{item_id}/similar", "get", item_id=ITEM),
         DeleteItem=links.to("/v1/items/{item_id}", "delete", item_id=ITEM),
@@ -86,9 +89,7 @@ async def delete_item(item_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -
 @router.put(
     "/users/{user_id}",
     response_model=WriteResult,
-    responses=links.responses(
-        WriteResult,
-        (200, 201),
+    responses=upserted(
         Practices=links.to("/v1/users/{user_id}/practices", "get", user_id=USER),
         Recommendations=links.to("/v1/users/{user_id}/recommendations", "get", user_id=USER),
         EraseUser=links.to("/v1/users/{user_id}", "delete", user_id=USER),
@@ -126,9 +127,7 @@ async def user_practices(
 @router.put(
     "/practices/{practice_id}",
     response_model=WriteResult,
-    responses=links.responses(
-        WriteResult,
-        (200, 201),
+    responses=upserted(
         RequestFeedback=links.to(
             "/v1/practices/{practice_id}/feedback", "post", practice_id=PRACTICE
         ),
