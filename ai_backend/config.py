@@ -35,18 +35,15 @@ class Settings(BaseSettings):
     qdrant_collection: str = "items"
 
     embedding_model: str | None = None
-    embedding_backend: Literal["onnx", "torch"] = "onnx"
+    embedding_backend: Literal["onnx", "torch", "native"] = "onnx"
     embedding_quantize: Literal["none", "int8"] = "none"
     embedding_batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
 
-    # Hybrid search: weights of the dense and keyword lists in reciprocal rank fusion, and how
-    # many candidates each list brings. Tuned on SciFact train and the Chinese set (see README).
-    # The default model (all-MiniLM-L6-v2) was trained on English, so for queries written in
-    # CJK script its vectors only add noise: they still bring candidates, ranked after keyword
-    # matches. Raise SEARCH_DENSE_WEIGHT_CJK when EMBEDDING_MODEL is multilingual.
-    search_dense_weight: Annotated[float, Field(ge=0, le=100)] = 1.0
-    search_dense_weight_cjk: Annotated[float, Field(ge=0, le=100)] = 0.0
-    search_keyword_weight: Annotated[float, Field(ge=0, le=100)] = 0.5
+    # Hybrid search: how the dense and keyword lists are fused (DBSF, or weighted RRF with these
+    # weights), and how many candidates each list brings. Tuned on the dev sets (README, Search).
+    search_fusion: Literal["dbsf", "rrf"] = "dbsf"
+    search_dense_weight: Annotated[float, Field(gt=0, le=100)] = 1.0
+    search_keyword_weight: Annotated[float, Field(gt=0, le=100)] = 1.0
     search_candidates: Annotated[int, Field(ge=10, le=1000)] = 100
     bm25_language: str = "english"
 

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ai_backend.auth import TokenVerifier
-from ai_backend.catalog.indexing import Indexer
-from ai_backend.catalog.people import PEOPLE_FIELDS, PEOPLE_LAYOUT, PeopleIndexer
+from ai_backend.catalog.indexing import Indexer, items_layout
+from ai_backend.catalog.people import PEOPLE_FIELDS, PeopleIndexer, people_layout
 from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
@@ -29,7 +29,7 @@ from ai_backend.infra.vector_index import EdgeVectorIndex, ServerVectorIndex, Ve
 from ai_backend.recommend.cache import RecommendationCache
 from ai_backend.recommend.refresh import ModelRefresher, Trainer
 from ai_backend.recommend.service import Recommender
-from ai_backend.search.service import SearchService, Weights
+from ai_backend.search.service import SearchService
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 2.0
@@ -90,6 +90,7 @@ class Resources:
                 collection=settings.qdrant_collection,
                 dimension=embedder.dimension,
                 api_key=api_key,
+                layout=items_layout(embedder),
             )
             people_index: VectorIndex = await ServerVectorIndex.connect(
                 settings.qdrant_url,
@@ -97,14 +98,17 @@ class Resources:
                 dimension=embedder.dimension,
                 api_key=api_key,
                 keyword_fields=PEOPLE_FIELDS,
+                layout=people_layout(embedder),
             )
         else:
-            index = EdgeVectorIndex(settings.vector_dir, embedder.dimension)
+            index = EdgeVectorIndex(
+                settings.vector_dir, embedder.dimension, layout=items_layout(embedder)
+            )
             people_index = EdgeVectorIndex(
                 settings.people_vector_dir,
                 embedder.dimension,
                 keyword_fields=PEOPLE_FIELDS,
-                layout=PEOPLE_LAYOUT,
+                layout=people_layout(embedder),
             )
         engine = make_engine(str(settings.database_url))
         sessions = make_session_factory(engine)
@@ -142,7 +146,7 @@ class Resources:
             models=models,
             half_life_days=settings.reco_half_life_days,
             diversity=settings.reco_diversity,
-            dense_cjk=settings.search_dense_weight_cjk,
+            rebuilding=lambda: indexer.rebuilding or people.rebuilding,
         )
         catalog = CatalogService(indexer, people)
         # Changed profiles and withdrawn items must never be served from the cache.
@@ -169,11 +173,8 @@ class Resources:
                 index=index,
                 embedder=embedder,
                 keywords=keywords,
-                weights=Weights(
-                    dense=settings.search_dense_weight,
-                    dense_cjk=settings.search_dense_weight_cjk,
-                    keyword=settings.search_keyword_weight,
-                ),
+                fusion=settings.search_fusion,
+                weights=(settings.search_dense_weight, settings.search_keyword_weight),
                 candidates=settings.search_candidates,
                 rebuilding=lambda: indexer.rebuilding,
             ),

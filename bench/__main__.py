@@ -10,9 +10,20 @@ from typing import Any
 from bench import feedback, gateway, latency, recommend, search, soak, startup
 
 
+# Every search set in ../shared/data: (folder, split).
+SEARCH_SETS = [
+    ("tatoeba-zh-en/para-zh", "dev"),
+    ("tatoeba-zh-en/xling-en-zh", "dev"),
+    ("tatoeba-zh-en/xling-zh-en", "dev"),
+    ("drcd-zh-dev", "dev"),
+    ("cmrc2018-zh", "test"),
+    ("scifact-train", "train"),
+]
+
+
 def _search(data: Path) -> None:
-    search.run(data / "scifact-train", "train")
-    search.run(data / "cmrc2018-zh", "test")
+    for folder, split in SEARCH_SETS:
+        search.run(data / folder, split)
 
 
 BENCHMARKS: dict[str, Callable[[Path], Any]] = {

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -20,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Item
 from ai_backend.infra.embedder import Embedder
+from ai_backend.infra.keywords import RECIPE as KEYWORD_RECIPE
 from ai_backend.infra.keywords import KeywordEncoder
-from ai_backend.infra.vector_index import VectorIndex, VectorPoint
+from ai_backend.infra.vector_index import LAYOUT, VectorIndex, VectorPoint
 
 logger = logging.getLogger(__name__)
 SNIPPET_SOURCE_CHARS = 500
@@ -31,6 +33,19 @@ PENDING = or_(
     and_(Item.visibility == "public", Item.indexed_hash.is_distinct_from(Item.fingerprint)),
     and_(Item.visibility != "public", Item.indexed_hash.is_not(None)),
 )
+
+
+# Bumped whenever `item_text` changes what an item's vectors stand for.
+ITEM_TEXT = "title-tags-description-v1"
+
+
+def index_layout(base: str, text: str, embedder: Embedder) -> str:
+    """What built an index's points: an index built otherwise is rebuilt, never mixed."""
+    return f"{base} model={embedder.space} text={text} keywords={KEYWORD_RECIPE}"
+
+
+def items_layout(embedder: Embedder) -> str:
+    return index_layout(LAYOUT, ITEM_TEXT, embedder)
 
 
 def item_text(item: Any) -> str:
@@ -61,6 +76,22 @@ def fingerprint(item: Any) -> str:
     """'<text hash>:<payload hash>': equal text hashes need no new embedding."""
     payload = json.dumps(item_payload(item), sort_keys=True, ensure_ascii=False)
     return f"{digest(item_text(item))}:{digest(payload)}"
+
+
+def log_progress(what: str, every: float = 2.0) -> Progress:
+    """A progress callback that logs how far a long sync has come, every few seconds."""
+    last = 0.0
+
+    def report(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= every or done == total:
+            last = now
+            logger.info(
+                "indexing %s: %d of %d", what, done, total, extra={"done": done, "total": total}
+            )
+
+    return report
 
 
 class Indexer:
@@ -125,14 +156,20 @@ class Indexer:
             )
 
     async def resync_if_empty(self) -> int:
-        """At start-up: an empty index (new, rebuilt or lost) means every row must go in again."""
-        if await self.index.count() == 0:
-            async with self._batch_lock, self.sessions() as session:
-                await session.execute(
-                    update(Item).where(Item.indexed_hash.is_not(None)).values(indexed_hash=None)
-                )
-                await session.commit()
-        return await self.sync()
+        """At start-up: an empty index (new, rebuilt for another model, or lost) means every
+        row must go in again. Searches say `degraded` until it is full."""
+        if await self.index.count() > 0:
+            return await self.sync()
+        async with self._batch_lock, self.sessions() as session:
+            await session.execute(
+                update(Item).where(Item.indexed_hash.is_not(None)).values(indexed_hash=None)
+            )
+            await session.commit()
+        self.rebuilding = True
+        try:
+            return await self.sync(progress=log_progress("items"))
+        finally:
+            self.rebuilding = False
 
     async def sync(
         self, ids: Sequence[str] | None = None, *, progress: Progress | None = None
@@ -170,7 +207,7 @@ class Indexer:
         if fresh:
             texts = [item_text(r) for r in fresh]
             dense, sparse = await asyncio.gather(
-                self.embedder.aencode(texts),
+                self.embedder.aencode_passages(texts),
                 asyncio.to_thread(lambda: [self.keywords.document(t) for t in texts]),
             )
             await self.index.upsert(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ai_backend.catalog.indexing import digest
+from ai_backend.catalog.indexing import digest, index_layout
 from ai_backend.db.models import User
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -24,6 +24,8 @@ from ai_backend.infra.vector_index import VectorIndex, VectorPoint
 # Payload fields that people searches filter on.
 PEOPLE_FIELDS = ("discoverable",)
 PEOPLE_LAYOUT = "daodao-people-v1"
+# Bumped whenever `profile_text` changes what a member's vectors stand for.
+PROFILE_TEXT = "interests-field-tags-bio-v1"
 BATCH = 256
 
 
@@ -36,6 +38,10 @@ def profile_text(user: Any) -> str:
         user.bio,
     ]
     return "\n".join(p for p in parts if p).strip()
+
+
+def people_layout(embedder: Embedder) -> str:
+    return index_layout(PEOPLE_LAYOUT, PROFILE_TEXT, embedder)
 
 
 def profile_payload(user: Any) -> dict[str, Any]:
@@ -69,6 +75,7 @@ class PeopleIndexer:
         self.index = index
         self.embedder = embedder
         self.keywords = keywords
+        self.rebuilding = False
         self._lock = asyncio.Lock()
 
     async def sync(self, ids: Sequence[str] | None = None) -> int:
@@ -94,7 +101,7 @@ class PeopleIndexer:
         gone = [u.id for u in changed if wanted[u.id] is None]
         if fresh:
             texts = [profile_text(u) for u in fresh]
-            vectors = await self.embedder.aencode(texts)
+            vectors = await self.embedder.aencode_passages(texts)
             await self.index.upsert(
                 [
                     VectorPoint(
@@ -114,17 +121,26 @@ class PeopleIndexer:
         return len(changed)
 
     async def resync_if_empty(self) -> int:
-        if await self.index.count() == 0:
-            async with self._lock, self.sessions() as session:
-                await session.execute(
-                    update(User).where(User.indexed_hash.is_not(None)).values(indexed_hash=None)
-                )
-                await session.commit()
-        return await self.sync()
+        if await self.index.count() > 0:
+            return await self.sync()
+        async with self._lock, self.sessions() as session:
+            await session.execute(
+                update(User).where(User.indexed_hash.is_not(None)).values(indexed_hash=None)
+            )
+            await session.commit()
+        self.rebuilding = True
+        try:
+            return await self.sync()
+        finally:
+            self.rebuilding = False
 
     async def rebuild(self) -> int:
-        async with self._lock, self.sessions() as session:
-            await self.index.clear()
-            await session.execute(update(User).values(indexed_hash=None))
-            await session.commit()
-        return await self.sync()
+        self.rebuilding = True
+        try:
+            async with self._lock, self.sessions() as session:
+                await self.index.clear()
+                await session.execute(update(User).values(indexed_hash=None))
+                await session.commit()
+            return await self.sync()
+        finally:
+            self.rebuilding = False

@@ -9,7 +9,6 @@ from pydantic import (
     AliasChoices,
     AnyHttpUrl,
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
@@ -27,6 +26,7 @@ from ai_backend.domain import (
     PracticeStatus,
     Visibility,
 )
+from ai_backend.schemas import RequestBody
 
 EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -38,11 +38,7 @@ Language = Annotated[
 WriteStatus = Literal["created", "updated", "unchanged", "failed"]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ItemWrite(Strict):
+class ItemWrite(RequestBody):
     """A catalogue item as the main backend knows it."""
 
     kind: ItemKind
@@ -68,7 +64,7 @@ class ItemBatchEntry(ItemWrite):
     id: EntityId
 
 
-class ItemBatch(Strict):
+class ItemBatch(RequestBody):
     """Up to 1,000 items; each is validated on its own, so one bad item fails alone."""
 
     # Entries are typed loosely here and validated one by one (as ItemBatchEntry) by the service.
@@ -105,7 +101,7 @@ class ItemRead(ItemWrite):
     updated_at: datetime
 
 
-class UserWrite(Strict):
+class UserWrite(RequestBody):
     """A member's profile: what recommendations of people and items draw on."""
 
     display_name: Annotated[
@@ -119,7 +115,7 @@ class UserWrite(Strict):
     discoverable: Annotated[bool, Exact()] = True
 
 
-class PracticeWrite(Strict):
+class PracticeWrite(RequestBody):
     """A 主題實踐: a 1-90 day self-learning plan.
 
     `user_id` and `action` are the main backend's names; `owner_id` and `practice_action` (the
@@ -164,7 +160,7 @@ class PracticeList(BaseModel):
     practices: list[PracticeRead]
 
 
-class CheckinWrite(Strict):
+class CheckinWrite(RequestBody):
     """An 打卡 on a practice: a date, an optional mood and an optional short note."""
 
     id: EntityId

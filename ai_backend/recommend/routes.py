@@ -18,6 +18,7 @@ from ai_backend.deps import (
 )
 from ai_backend.domain import ItemKind
 from ai_backend.errors import Invalid
+from ai_backend.recommend.reasons import ReasonLocale
 from ai_backend.recommend.schemas import (
     MAX_EXCLUDE,
     EventBatch,
@@ -52,7 +53,7 @@ def _request(query: RecommendQuery) -> RecommendRequest:
     if query.target == "people" and query.kind:
         raise Invalid("kind: applies to target=items only")
     return RecommendRequest.normalised(
-        query.user_id, query.target, query.limit, query.kind or (), query.exclude_ids
+        query.user_id, query.target, query.limit, query.kind or (), query.exclude_ids, query.locale
     )
 
 
@@ -76,6 +77,10 @@ async def get_recommendations(
             f"(at most {MAX_EXCLUDE})",
         ),
     ] = None,
+    locale: Annotated[
+        ReasonLocale | None,
+        Query(description="the language of the reasons (default: the member's locale)"),
+    ] = None,
 ) -> Response:
     """Items (resources and public practices) or people for one member, with reasons.
 
@@ -87,7 +92,12 @@ async def get_recommendations(
         raise Invalid(f"exclude_ids: at most {MAX_EXCLUDE} ids (got {len(excluded)})")
     try:
         query = RecommendQuery(
-            user_id=user_id, target=target, limit=limit, kind=kind, exclude_ids=excluded
+            user_id=user_id,
+            target=target,
+            limit=limit,
+            kind=kind,
+            exclude_ids=excluded,
+            locale=locale,
         )
     except ValidationError as exc:
         errors = [{**e, "loc": ("query", *e["loc"])} for e in exc.errors()]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, Strict
+from pydantic import AwareDatetime, BaseModel, Field, Strict, field_validator
 
 from ai_backend.catalog.schemas import EntityId
 from ai_backend.domain import MAX_BATCH_ITEMS, MAX_PAGE, EventType, ItemKind
+from ai_backend.recommend.reasons import ReasonLocale
+from ai_backend.schemas import RequestBody
 
 Target = Literal["items", "people"]
 ReasonCode = Literal[
@@ -24,19 +26,34 @@ CacheState = Literal["hit", "miss", "stale"]
 MAX_EXCLUDE = 500
 
 
-class Event(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+# Learning history begins here; anything later than a day from now is a clock gone wrong
+# (one event in year 9999 would decay the rest of a member's history to nothing).
+EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
+CLOCK_SKEW = timedelta(days=1)
 
+
+class Event(RequestBody):
     id: EntityId
     user_id: EntityId
     item_id: EntityId
     type: EventType
-    occurred_at: AwareDatetime = Field(description="ISO 8601 with a time zone")
+    occurred_at: AwareDatetime = Field(
+        description="ISO 8601 with a time zone, from 2000-01-01 to a day from now"
+    )
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime) -> datetime:
+        latest = datetime.now(UTC) + CLOCK_SKEW
+        if not EARLIEST_EVENT <= value <= latest:
+            raise ValueError(
+                f"must be between {EARLIEST_EVENT:%Y-%m-%d} and a day from now "
+                f"({latest:%Y-%m-%dT%H:%MZ}); check the sender's clock and time zone"
+            )
+        return value
 
 
-class EventBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EventBatch(RequestBody):
     events: Annotated[list[Event], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
 
 
@@ -46,10 +63,8 @@ class EventsResult(BaseModel):
     duplicates: int = Field(description="events already stored under the same id (ignored)")
 
 
-class RecommendQuery(BaseModel):
+class RecommendQuery(RequestBody):
     """What `POST /v1/recommend` takes; the GET route takes the same as query parameters."""
-
-    model_config = ConfigDict(extra="forbid")
 
     user_id: EntityId
     target: Target = "items"
@@ -59,6 +74,9 @@ class RecommendQuery(BaseModel):
         Field(max_length=8, description="only these item kinds (target=items only)"),
     ] = None
     exclude_ids: Annotated[list[EntityId], Field(max_length=MAX_EXCLUDE)] = []
+    locale: ReasonLocale | None = Field(
+        default=None, description="the language of the reasons (default: the member's locale)"
+    )
 
 
 class Reason(BaseModel):

@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,9 +40,9 @@ from ai_backend.infra.vector_index import (
 )
 from ai_backend.recommend.cache import ANSWERS, Lookup, RecommendationCache
 from ai_backend.recommend.history import NEGATIVE, TYPE_WEIGHTS, History, HistoryStore
+from ai_backend.recommend.reasons import Phrases, ReasonLocale, reason_locale
 from ai_backend.recommend.refresh import ModelRefresher
 from ai_backend.recommend.schemas import CacheState, Reason, Recommendation, Target
-from ai_backend.search.service import CJK
 
 logger = logging.getLogger(__name__)
 SECONDS_PER_DAY = 86_400.0
@@ -88,6 +88,8 @@ class RecommendRequest:
     limit: int = 10
     kinds: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # The language of the reasons; None: the member's profile decides.
+    locale: ReasonLocale | None = None
 
     @classmethod
     def normalised(
@@ -97,19 +99,37 @@ class RecommendRequest:
         limit: int,
         kinds: Sequence[str],
         exclude: Sequence[str],
+        locale: ReasonLocale | None = None,
     ) -> RecommendRequest:
         """One form per meaning: kinds and exclusions as sorted sets."""
-        return cls(user_id, target, limit, tuple(sorted(set(kinds))), tuple(sorted(set(exclude))))
+        return cls(
+            user_id,
+            target,
+            limit,
+            tuple(sorted(set(kinds))),
+            tuple(sorted(set(exclude))),
+            locale,
+        )
+
+    def phrases(self, user: User) -> Phrases:
+        return Phrases(self.locale or reason_locale(user.locale))
 
     def cache_key(self) -> str:
+        # A locale left to the profile is part of the profile: a profile change invalidates.
         raw = json.dumps(
-            [self.target, self.limit, sorted(self.kinds), sorted(self.exclude)], sort_keys=True
+            [self.target, self.limit, sorted(self.kinds), sorted(self.exclude), self.locale],
+            sort_keys=True,
         )
         return f"{self.target}:{hashlib.sha256(raw.encode()).hexdigest()[:20]}"
 
 
 # A source's reasons are shown when it brought at least this share of the strongest one.
 REASON_SHARE = 0.25
+# "Similar to X" only when X shares a tag or the category with the item and its vector is at
+# least this close. multilingual-e5's cosines between catalogue entries bunch at 0.80-0.90
+# whatever their topic (demo catalogue: median 0.83 across categories, 0.84 within), so the
+# cosine alone cannot say "similar"; above 0.88 it keeps a third of same-category pairs.
+SIMILAR_TO_MIN = 0.88
 
 
 @dataclass
@@ -213,13 +233,18 @@ def mmr(
     return chosen
 
 
+def _related(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two items share a tag or their category: what makes "similar to" readable. (Public
+    practices all have the category "practice", which says nothing of their topic.)"""
+    category = a.get("category")
+    if category and category == b.get("category") and a.get("kind") != "practice":
+        return True
+    return bool(_overlap(a.get("tags") or [], b.get("tags") or []))
+
+
 def _overlap(a: Sequence[str], b: Sequence[str]) -> list[str]:
     other = {t.casefold() for t in b}
     return [t for t in a if t.casefold() in other]
-
-
-def _quoted(title: str) -> str:
-    return f"“{title}”"
 
 
 class Recommender:
@@ -234,7 +259,7 @@ class Recommender:
         models: ModelRefresher,
         half_life_days: float,
         diversity: float,
-        dense_cjk: float = 1.0,
+        rebuilding: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions = sessions
         self.history = HistoryStore(sessions)
@@ -245,7 +270,8 @@ class Recommender:
         self.models = models
         self.half_life_days = half_life_days
         self.diversity = diversity
-        self.dense_cjk = dense_cjk
+        # Whether this process is refilling an index: answers may lack items, so not cached.
+        self.rebuilding = rebuilding
         # The best score a set of words reaches in the catalogue changes slowly: kept a while.
         self._references: dict[tuple[Any, ...], tuple[float, float]] = {}
 
@@ -290,10 +316,12 @@ class Recommender:
 
     async def _compute(self, request: RecommendRequest) -> tuple[bytes, bool, set[str]]:
         """The response body, whether it was degraded, and every id it names."""
+        rebuilding = self.rebuilding()
         if request.target == "people":
             results, degraded = await self.recommend_people(request)
         else:
             results, degraded = await self.recommend_items(request)
+        degraded = degraded or rebuilding
         body = json.dumps(
             {
                 "items": [r.model_dump() for r in results],
@@ -371,14 +399,7 @@ class Recommender:
             logger.exception("vector index unavailable for recommendations")
             seen, own, degraded = {}, {}, True
         profile_vector = self._profile_vector(weights, seen, own.get(request.user_id))
-        # The embedding model may not read every script (the default reads English only): the
-        # content source counts by the share of the history it can read.
-        readable = [
-            min(self.dense_cjk, 1.0) if CJK.search(str(p.payload.get("title", ""))) else 1.0
-            for p in seen.values()
-        ]
-        content_scale = sum(readable) / len(readable) if readable else 1.0
-        if profiled and profile_vector is not None and content_scale > 0:
+        if profiled and profile_vector is not None:
             searches.append(
                 (
                     "content",
@@ -435,8 +456,7 @@ class Recommender:
                 shares = _normalised(pairs, spread=True)
             else:
                 shares = [(key, score / reference) for key, score in pairs if reference > 0]
-            scale = others * (content_scale if source == "content" else 1.0)
-            touched = add(source, shares, scale=scale)
+            touched = add(source, shares, scale=others)
             for candidate in touched.values():
                 candidate.origins.append((source, practice))
 
@@ -481,15 +501,18 @@ class Recommender:
         }
         if missing_titles:
             seen = {**seen, **await self.items.fetch(sorted(missing_titles))}
+        phrases = request.phrases(user)
         for key, _ in chosen:
             candidate = by_key[key]
             for source, practice in candidate.origins:
                 candidate.reasons.extend(
                     (source, r)
-                    for r in self._item_reasons(source, points[key].payload, user, practice)
+                    for r in self._item_reasons(
+                        source, points[key].payload, user, practice, phrases
+                    )
                 )
         return [
-            self._item_result(by_key[key], score, points[key], seen, vectors)
+            self._item_result(by_key[key], score, points[key], seen, phrases)
             for key, score in chosen
         ], degraded
 
@@ -551,38 +574,38 @@ class Recommender:
             sparse=sparse,
             where=where,
             exclude=sorted(excluded),
-            weights=(0.5, 1.0),
         )
 
     def _item_reasons(
-        self, source: str, payload: dict[str, Any], user: User, practice: Practice | None
+        self,
+        source: str,
+        payload: dict[str, Any],
+        user: User,
+        practice: Practice | None,
+        phrases: Phrases,
     ) -> list[Reason]:
         tags = payload.get("tags") or []
         if source == "practice" and practice is not None:
-            return [
-                Reason(
-                    code="ongoing_practice",
-                    detail=f"fits your practice {_quoted(practice.title)}",
-                    ref=practice.id,
-                )
-            ]
+            detail = phrases.say("fits_practice", title=practice.title)
+            return [Reason(code="ongoing_practice", detail=detail, ref=practice.id)]
         reasons = []
         if shared := _overlap(tags, user.interests):
-            reasons.append(Reason(code="interest", detail="your interests: " + ", ".join(shared)))
+            detail = phrases.say("your_interests", names=shared)
+            reasons.append(Reason(code="interest", detail=detail))
         if shared := _overlap(tags, user.tags):
-            reasons.append(Reason(code="tag_match", detail="your tags: " + ", ".join(shared)))
+            reasons.append(Reason(code="tag_match", detail=phrases.say("your_tags", names=shared)))
         field_name = user.professional_field or ""
         text = f"{payload.get('title', '')} {' '.join(tags)} {payload.get('category')}"
         if field_name and field_name.casefold() in text.casefold():
-            reasons.append(
-                Reason(code="professional_field", detail=f"related to your field, {field_name}")
-            )
+            detail = phrases.say("your_field", field=field_name)
+            reasons.append(Reason(code="professional_field", detail=detail))
         if source == "content":
             reasons.append(Reason(code="similar_to", detail=""))
         elif source == "tags" and not reasons:
-            reasons.append(Reason(code="tag_match", detail="shares tags with what you learned"))
+            detail = phrases.say("shares_learned_tags")
+            reasons.append(Reason(code="tag_match", detail=detail))
         elif not reasons:
-            reasons.append(Reason(code="interest", detail="close to what your profile says"))
+            reasons.append(Reason(code="interest", detail=phrases.say("close_to_profile")))
         return reasons
 
     def _item_result(
@@ -591,7 +614,7 @@ class Recommender:
         score: float,
         point: StoredPoint,
         seen: dict[str, StoredPoint],
-        vectors: dict[str, np.ndarray],
+        phrases: Phrases,
     ) -> Recommendation:
         reasons: list[Reason] = []
         codes: set[str] = set()
@@ -599,7 +622,7 @@ class Recommender:
             if reason.code in codes:
                 continue
             if reason.code == "similar_to":
-                similar = self._similar_to(vectors[candidate.key], seen)
+                similar = self._similar_to(point, seen, phrases)
                 if similar is None:
                     continue
                 reason = similar
@@ -607,17 +630,14 @@ class Recommender:
                 title = seen[reason.ref].payload.get("title") if reason.ref in seen else None
                 if title is None:
                     continue
-                reason = Reason(
-                    code="collaborative",
-                    detail=f"members who engaged with {_quoted(title)} went on to this",
-                    ref=reason.ref,
-                )
+                detail = phrases.say("went_on_to", title=str(title))
+                reason = Reason(code="collaborative", detail=detail, ref=reason.ref)
             elif reason.code == "popular":
-                reason = Reason(code="popular", detail="popular with members lately")
+                reason = Reason(code="popular", detail=phrases.say("popular"))
             codes.add(reason.code)
             reasons.append(reason)
         if not reasons:
-            reasons.append(Reason(code="popular", detail="popular with members lately"))
+            reasons.append(Reason(code="popular", detail=phrases.say("popular")))
         return Recommendation(
             id=candidate.key,
             kind=str(point.payload.get("kind", "other")),
@@ -627,18 +647,24 @@ class Recommender:
         )
 
     @staticmethod
-    def _similar_to(vector: np.ndarray, seen: dict[str, StoredPoint]) -> Reason | None:
-        if not seen:
+    def _similar_to(
+        candidate: StoredPoint, seen: dict[str, StoredPoint], phrases: Phrases
+    ) -> Reason | None:
+        """The closest thing the member did, when it is close enough to say so: it shares a
+        tag or the category with the item, and their vectors are near."""
+        unit = _unit(np.asarray(candidate.vector, np.float32))
+        closeness = {
+            key: float(unit @ _unit(np.asarray(point.vector, np.float32)))
+            for key, point in seen.items()
+            if _related(candidate.payload, point.payload)
+        }
+        if not closeness:
             return None
-        unit = _unit(vector)
-        key, point = max(
-            seen.items(), key=lambda kv: float(unit @ _unit(np.asarray(kv[1].vector, np.float32)))
-        )
-        return Reason(
-            code="similar_to",
-            detail=f"similar to {_quoted(str(point.payload.get('title', key)))}",
-            ref=key,
-        )
+        key = max(closeness, key=closeness.__getitem__)
+        if closeness[key] < SIMILAR_TO_MIN:
+            return None
+        title = str(seen[key].payload.get("title", key))
+        return Reason(code="similar_to", detail=phrases.say("similar_to", title=title), ref=key)
 
     # -- people -----------------------------------------------------------------------------
 
@@ -648,6 +674,7 @@ class Recommender:
         degraded = False
         async with self.sessions() as session:
             user = await _member(session, request.user_id)
+            phrases = request.phrases(user)
             excluded = {request.user_id, *request.exclude}
             overlap = await self._overlapping_people(session, user, excluded)
             shared_items = await self._co_learners(session, user.id, excluded)
@@ -696,13 +723,12 @@ class Recommender:
             score = 0.5 * parts.get("profile", 0.0) + 0.4 * parts.get("collaborative", 0.0)
             if shared := _overlap(other.interests, user.interests):
                 score += 0.3 * min(len(shared), 3) / 3
-                reasons.append(
-                    Reason(code="interest", detail="shares your interests: " + ", ".join(shared))
-                )
+                detail = phrases.say("shares_interests", names=shared)
+                reasons.append(Reason(code="interest", detail=detail))
             if shared := _overlap(other.tags, user.tags):
                 score += 0.1 * min(len(shared), 3) / 3
                 reasons.append(
-                    Reason(code="tag_match", detail="shares your tags: " + ", ".join(shared))
+                    Reason(code="tag_match", detail=phrases.say("shares_tags", names=shared))
                 )
             if (
                 user.professional_field
@@ -710,30 +736,20 @@ class Recommender:
                 and user.professional_field.casefold() == other.professional_field.casefold()
             ):
                 score += 0.2
-                reasons.append(
-                    Reason(
-                        code="professional_field",
-                        detail=f"also works in {other.professional_field}",
-                    )
-                )
+                detail = phrases.say("same_field", field=other.professional_field)
+                reasons.append(Reason(code="professional_field", detail=detail))
             for practice in their_practices.get(key, []):
                 if {t.casefold() for t in practice.tags} & mine:
                     score += 0.2
-                    reasons.append(
-                        Reason(
-                            code="ongoing_practice",
-                            detail=f"is practising {_quoted(practice.title)}",
-                            ref=practice.id,
-                        )
-                    )
+                    detail = phrases.say("is_practising", title=practice.title)
+                    reasons.append(Reason(code="ongoing_practice", detail=detail, ref=practice.id))
                     break
             if key in shared_items:
                 count = int(shared_items[key])
-                reasons.append(
-                    Reason(code="collaborative", detail=f"learned from {count} of the same items")
-                )
+                detail = phrases.say("same_items", count=count)
+                reasons.append(Reason(code="collaborative", detail=detail))
             if "profile" in parts and not reasons:
-                reasons.append(Reason(code="interest", detail="their profile is close to yours"))
+                reasons.append(Reason(code="interest", detail=phrases.say("close_profile")))
             if not reasons:
                 continue
             results.append(

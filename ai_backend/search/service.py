@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -13,7 +12,7 @@ from typing import Any, Literal
 from ai_backend.errors import Invalid, NotFound
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
-from ai_backend.infra.vector_index import SearchRequest, VectorHit, VectorIndex
+from ai_backend.infra.vector_index import Fusion, SearchRequest, VectorHit, VectorIndex
 from ai_backend.search.schemas import SearchHit, SearchPage, SimilarPage
 
 Mode = Literal["hybrid", "semantic", "keyword"]
@@ -84,21 +83,6 @@ def to_hit(hit: VectorHit, query: str) -> SearchHit:
     )
 
 
-# Han, kana and hangul: scripts the default English-only embedding model cannot read.
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-
-
-@dataclass(frozen=True)
-class Weights:
-    dense: float = 1.0
-    dense_cjk: float = 0.0
-    keyword: float = 1.0
-
-    def for_query(self, query: str) -> tuple[float, float]:
-        dense = self.dense_cjk if CJK.search(query) else self.dense
-        return dense, self.keyword
-
-
 class SearchService:
     def __init__(
         self,
@@ -106,8 +90,9 @@ class SearchService:
         index: VectorIndex,
         embedder: Embedder,
         keywords: KeywordEncoder,
-        weights: Weights,
-        candidates: int,
+        fusion: Fusion = "dbsf",
+        weights: tuple[float, float] = (1.0, 1.0),
+        candidates: int = 100,
         rebuilding: Callable[[], bool] = lambda: False,
     ) -> None:
         self.index = index
@@ -115,6 +100,7 @@ class SearchService:
         self.rebuilding = rebuilding
         self.embedder = embedder
         self.keywords = keywords
+        self.fusion: Fusion = fusion
         self.weights = weights
         self.candidates = candidates
 
@@ -133,7 +119,8 @@ class SearchService:
                 dense=None if dense is None else dense.tolist(),
                 sparse=sparse,
                 where=params.filters,
-                weights=self.weights.for_query(params.query),
+                fusion=self.fusion,
+                weights=self.weights,
                 candidates=self.candidates,
             )
             hits = await self.index.search(request)

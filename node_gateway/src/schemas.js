@@ -32,7 +32,9 @@ export const LimitQuery = Type.Object({ limit: Type.Optional(Limit(100)) }, clos
 export const RecommendationsQuery = Type.Object({
   target: Type.Optional(Type.Union([Type.Literal('items'), Type.Literal('people')])),
   limit: Type.Optional(Limit(50)),
-  kind: Type.Optional(Type.Array(ItemKind, { maxItems: 8 }))
+  kind: Type.Optional(Type.Array(ItemKind, { maxItems: 8 })),
+  // The language of the reasons; the member's profile decides when it is absent.
+  locale: Type.Optional(Type.Union([Type.Literal('zh-TW'), Type.Literal('en')]))
 }, closed)
 
 export const EventsBody = Type.Object({

@@ -1,0 +1,44 @@
+"""What every request body shares: unknown fields refused, and text PostgreSQL can store.
+
+PostgreSQL text cannot hold NUL, and a lone surrogate (valid in JSON's `\\ud800`, not in UTF-8)
+cannot be encoded at all; other control characters are noise no member typed. Each is refused
+with a 422 naming the field, before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+# C0 controls but tab, line feed and carriage return; DEL and C1 controls; lone surrogates.
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unstorable(value: object) -> str | None:
+    """The first character of `value` (a string, or strings within lists) that is refused."""
+    if isinstance(value, str):
+        found = UNSTORABLE.search(value)
+        return found.group() if found else None
+    if isinstance(value, list | tuple):
+        for entry in value:
+            if (character := unstorable(entry)) is not None:
+                return character
+    return None
+
+
+class RequestBody(BaseModel):
+    """A request body: unknown fields and unstorable characters are 422s."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        if (character := unstorable(value)) is not None:
+            raise ValueError(
+                f"must not contain the control character U+{ord(character):04X}; "
+                "remove it (text may hold tabs and line breaks, not other control characters)"
+            )
+        return value
