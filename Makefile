@@ -15,7 +15,11 @@ run: install
 install: $(INSTALLED) $(NODE_INSTALLED)
 
 # torch first, pinned to the local CPU build, or pip resolves a multi-GB CUDA build.
-# llama-cpp-python compiles from source once; pip caches the wheel for later runs.
+# llama-cpp-python compiles from source once; pip caches the wheel for later runs. It is built
+# for any x86-64 with AVX2, not for this machine's own CPU: a native build uses AMX tile
+# instructions where the CPU lists them, and a VM that does not enable them kills the worker
+# with SIGILL (seen here).
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 $(INSTALLED): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

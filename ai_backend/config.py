@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     search_fusion: Literal["dbsf", "rrf"] = "dbsf"
     search_dense_weight: Annotated[float, Field(gt=0, le=100)] = 1.0
     search_keyword_weight: Annotated[float, Field(gt=0, le=100)] = 1.0
-    search_candidates: Annotated[int, Field(ge=10, le=1000)] = 100
+    search_candidates: Annotated[int, Field(ge=10, le=1000)] = 150
     bm25_language: str = "english"
 
     # Recommendations: cache lifetimes (fresh, then served stale while recomputed, then gone),

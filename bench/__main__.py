@@ -9,7 +9,6 @@ from typing import Any
 
 from bench import feedback, gateway, latency, recommend, search, soak, startup
 
-
 # Every search set in ../shared/data: (folder, split).
 SEARCH_SETS = [
     ("tatoeba-zh-en/para-zh", "dev"),

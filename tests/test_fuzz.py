@@ -145,6 +145,12 @@ def schemathesis(live: LiveApi, report: Path, *, token: bool) -> subprocess.Comp
         str(report),
         "--generation-database",
         "none",
+        # Strings with NUL and other control characters: PostgreSQL text cannot hold NUL, so
+        # each must be a 422 naming the field, never a 500 or half a write.
+        "--generation-allow-x00",
+        "true",
+        "--generation-codec",
+        "utf-8",
     ]
     if token:
         command += ["--header", f"Authorization: Bearer {live.token}"]

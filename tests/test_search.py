@@ -229,12 +229,15 @@ async def test_queries_cross_languages(
     client: httpx.AsyncClient, auth: Auth, catalogue: str
 ) -> None:
     # English finds a Chinese item: no word of the query is in it.
-    guitar = (await search(client, auth, q="learning to play guitar chords", tags=catalogue)).json()
+    guitar = (await search(client, auth, q="how to play the guitar", tags=catalogue)).json()
     assert guitar["hits"][0]["id"] == f"gt-{catalogue}"
+    assert guitar["hits"][0]["matched"] == ["semantic"]
+    german = (await search(client, auth, q="German grammar", tags=catalogue)).json()
+    assert german["hits"][0]["id"] == f"de2-{catalogue}"
     # And Chinese finds an English one.
-    running = (await search(client, auth, q="新手的跑步訓練計畫", tags=catalogue)).json()
+    running = (await search(client, auth, q="五公里跑步計畫", tags=catalogue)).json()
     assert running["hits"][0]["id"] == f"run-{catalogue}"
-    neural = (await search(client, auth, q="神經網路", tags=catalogue, mode="semantic")).json()
+    neural = (await search(client, auth, q="神經網路與反向傳播", tags=catalogue)).json()
     assert neural["hits"][0]["id"] == f"ml-{catalogue}"
 
 

@@ -334,9 +334,7 @@ class Embedder:
                 NativeE5() if backend == "native" else _e5_encoder(cache, quantize)
             )
         elif backend == "native":
-            raise ValueError(
-                f"EMBEDDING_BACKEND=native runs {e5.MODEL_NAME} only, not {self.name}"
-            )
+            raise ValueError(f"EMBEDDING_BACKEND=native runs {e5.MODEL_NAME} only, not {self.name}")
         else:
             source = str(bundled_model_path()) if self.name == MINILM else self.name
             if backend == "onnx":
@@ -344,6 +342,9 @@ class Embedder:
             else:
                 self._encoder = TorchEncoder(source, batch_size=batch_size)
         self.prefixes = prefixes_for(self.name)
+        # A query-passage cosine at which the two are related. e5's cosines bunch high (0.8 for
+        # unrelated texts), MiniLM's spread from 0.
+        self.related_cosine = 0.85 if self.prefixes["query"] else 0.35
         self.dimension = self._encoder.dimension
         # The model already uses every core for one batch; two at once only thrash.
         self._lock = threading.Lock()

@@ -121,6 +121,7 @@ class SearchService:
                 where=params.filters,
                 fusion=self.fusion,
                 weights=self.weights,
+                semantic_match=self.embedder.related_cosine,
                 candidates=self.candidates,
             )
             hits = await self.index.search(request)
