@@ -189,13 +189,31 @@ cli.add_typer(bench_cli, name="bench")
 
 @bench_cli.command("search")
 def bench_search(
-    data: Annotated[Path, typer.Option(exists=True, file_okay=False, help="a BEIR-layout folder")],
-    split: Annotated[str, typer.Option(help="qrels/<split>.tsv to score against")] = "test",
+    data: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            file_okay=False,
+            help="a BEIR-layout folder, or the shared data folder for every set in it",
+        ),
+    ],
+    split: Annotated[
+        str | None, typer.Option(help="qrels/<split>.tsv to score against (default: the only one)")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="also write the JSON result here")] = None,
 ) -> None:
     """nDCG@10 and Recall@100 per mode, raw embedding and end-to-end ingestion throughput."""
+    from bench.search import only_split, run_all
     from bench.search import run as run_search
 
+    if not (data / "corpus.jsonl").exists():
+        run_all(data)
+        return
+    try:
+        split = split or only_split(data)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
     if not (data / "qrels" / f"{split}.tsv").exists():
         typer.echo(f"no qrels/{split}.tsv in {data}", err=True)
         raise typer.Exit(2)

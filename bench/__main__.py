@@ -9,25 +9,9 @@ from typing import Any
 
 from bench import feedback, gateway, latency, recommend, search, soak, startup
 
-# Every search set in ../shared/data: (folder, split).
-SEARCH_SETS = [
-    ("tatoeba-zh-en/para-zh", "dev"),
-    ("tatoeba-zh-en/xling-en-zh", "dev"),
-    ("tatoeba-zh-en/xling-zh-en", "dev"),
-    ("drcd-zh-dev", "dev"),
-    ("cmrc2018-zh", "test"),
-    ("scifact-train", "train"),
-]
-
-
-def _search(data: Path) -> None:
-    for folder, split in SEARCH_SETS:
-        search.run(data / folder, split)
-
-
 BENCHMARKS: dict[str, Callable[[Path], Any]] = {
     "startup": startup.main,
-    "search": _search,
+    "search": search.run_all,
     "latency": lambda data: latency.run(data, [10_000, 100_000]),
     "recommend": lambda data: recommend.run(data / "ml-latest-small"),
     "feedback": lambda data: feedback.run(),

@@ -204,3 +204,40 @@ def run(
         path = out
     print(f"wrote {path}")
     return result
+
+
+# Every search set in ../shared/data: (folder, split).
+SEARCH_SETS = [
+    ("tatoeba-zh-en/para-zh", "dev"),
+    ("tatoeba-zh-en/xling-en-zh", "dev"),
+    ("tatoeba-zh-en/xling-zh-en", "dev"),
+    ("drcd-zh-dev", "dev"),
+    ("cmrc2018-zh", "test"),
+    ("scifact-train", "train"),
+]
+
+
+def only_split(folder: Path) -> str:
+    """The split of a BEIR folder with one qrels file."""
+    splits = sorted(p.stem for p in (folder / "qrels").glob("*.tsv"))
+    if len(splits) != 1:
+        raise ValueError(f"{folder} has qrels {splits}: name one with --split")
+    return splits[0]
+
+
+def run_all(data: Path) -> list[dict[str, Any]]:
+    """Every set of the shared data folder in turn, then one summary table."""
+    results = [run(data / folder, split) for folder, split in SEARCH_SETS]
+    rows = [
+        {
+            "dataset": r["dataset"],
+            **{f"{mode}_ndcg@10": r["modes"][mode]["ndcg@10"] for mode in MODES},
+            "hybrid_recall@100": r["modes"]["hybrid"]["recall@100"],
+            "ingest_vs_raw": r["ingest_vs_raw"],
+        }
+        for r in results
+    ]
+    model, fusion = results[0]["model"], results[0]["fusion"]
+    print_table(f"search quality, every set ({model}, fusion {fusion})", rows)
+    print(f"wrote {write_result('search-summary', rows, model=model, fusion=fusion)}")
+    return results

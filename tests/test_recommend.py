@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+import opencc
 import pytest
 from fastapi import FastAPI
 
@@ -21,6 +23,8 @@ from ai_backend.infra.embedder import Embedder
 from ai_backend.recommend.cache import RecommendationCache
 from ai_backend.recommend.model import _ease
 from tests.conftest import free_port, make_settings
+
+TO_TAIWAN = opencc.OpenCC("s2tw")
 
 Auth = Callable[..., dict[str, str]]
 TOPICS = ["pottery", "astronomy", "knitting", "chess", "beekeeping", "calligraphy"]
@@ -309,6 +313,76 @@ async def test_reasons_name_real_items(client: httpx.AsyncClient, auth: Auth, un
                 got = await client.get(f"/v1/items/{reason['ref']}", headers=auth("read"))
                 assert got.status_code == 200
                 assert got.json()["title"] in reason["detail"]
+
+
+QUOTED = re.compile(r"「[^」]*」|“[^”]*”")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def worded_in(detail: str, locale: str) -> bool:
+    """Whether a reason reads in the locale, leaving aside the titles it quotes."""
+    words = QUOTED.sub("", detail)
+    if locale == "en":
+        return not HAN.search(words) and "「" not in detail
+    return bool(HAN.search(words)) and TO_TAIWAN.convert(words) == words
+
+
+async def test_reasons_speak_the_members_language(
+    client: httpx.AsyncClient, auth: Auth, unique: str
+) -> None:
+    topics = await topic_catalogue(client, auth, unique)
+    for locale in ("zh-TW", "en"):
+        user = f"{locale}-{unique}"
+        await put_user(client, auth, user, locale=locale, interests=[f"pottery{unique}"])
+        await post_events(
+            client, auth, [event(f"e-{locale}-{unique}", user, topics["calligraphy"][0], "like")]
+        )
+    pages = {
+        "zh-TW": await recommend(client, auth, f"zh-TW-{unique}"),
+        "en": await recommend(client, auth, f"en-{unique}"),
+        # An explicit locale overrides the profile's, and is a cache entry of its own.
+        "en-asked": await recommend(client, auth, f"zh-TW-{unique}", locale="en"),
+        "zh-asked": await recommend(client, auth, f"en-{unique}", locale="zh-TW"),
+    }
+    for name, page in pages.items():
+        locale = "en" if name.startswith("en") else "zh-TW"
+        details = [r["detail"] for entry in page["items"] for r in entry["reasons"]]
+        assert details, name
+        assert all(worded_in(d, locale) for d in details), (name, details)
+    codes = [[r["code"] for r in e["reasons"]] for e in pages["zh-TW"]["items"]]
+    assert codes == [[r["code"] for r in e["reasons"]] for e in pages["en-asked"]["items"]]
+    bad = await client.get(
+        f"/v1/users/en-{unique}/recommendations", params={"locale": "fr"}, headers=auth("read")
+    )
+    assert bad.status_code == 422
+    assert "locale" in bad.json()["error"]["message"]
+
+
+def test_similar_to_needs_a_shared_tag_or_category_and_a_close_vector() -> None:
+    from ai_backend.infra.vector_index import StoredPoint
+    from ai_backend.recommend.reasons import Phrases
+    from ai_backend.recommend.service import SIMILAR_TO_MIN, Recommender
+
+    def point(key: str, vector: list[float], **payload: Any) -> StoredPoint:
+        return StoredPoint(key=key, payload={"title": key, **payload}, vector=vector)
+
+    near = [1.0, 0.02, 0.0]
+    far = [1.0, 0.6, 0.6]
+    assert float(np.dot(near, [1, 0, 0]) / np.linalg.norm(near)) >= SIMILAR_TO_MIN
+    assert float(np.dot(far, [1, 0, 0]) / np.linalg.norm(far)) < SIMILAR_TO_MIN
+    candidate = point("德語 A1", [1.0, 0.0, 0.0], tags=["德語"], category="language")
+    phrases = Phrases("zh-TW")
+    unrelated = {"UX": point("UX 研究", near, tags=["ux"], category="design")}
+    assert Recommender._similar_to(candidate, unrelated, phrases) is None
+    distant = {"B1": point("德語 B1", far, tags=["德語"])}
+    assert Recommender._similar_to(candidate, distant, phrases) is None
+    practices = {"p": point("德語練習", near, kind="practice", category="practice")}
+    practice = point("每天讀書", [1.0, 0.0, 0.0], kind="practice", category="practice")
+    assert Recommender._similar_to(practice, practices, phrases) is None
+    related = {"B1": point("德語 B1", near, tags=["德語"]), **unrelated}
+    reason = Recommender._similar_to(candidate, related, phrases)
+    assert reason is not None
+    assert (reason.ref, reason.detail) == ("B1", "和你學過的「德語 B1」很像")
 
 
 # -- people ----------------------------------------------------------------------------------

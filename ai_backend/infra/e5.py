@@ -14,7 +14,6 @@ tensors (float32, or Q4_0 rows).
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import struct
@@ -26,14 +25,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-logger = logging.getLogger(__name__)
 Matrix = npt.NDArray[np.float32]
 MODEL_NAME = "multilingual-e5-small"
 MAGIC = b"E5S1"
 BLOCK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 2 + BLOCK // 2
 FLOAT32, Q4_0 = 0, 1
-GRAPH_FORMAT = 1  # bump when the generated graph changes
+GRAPH_FORMAT = 2  # bump when the generated graph changes
 # Padded tokens per onnxruntime call, and texts per call: small batches of similar length
 # waste the least work on padding.
 TOKEN_BUDGET = 2048

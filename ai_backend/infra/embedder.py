@@ -287,14 +287,16 @@ class NativeE5:
         self.dimension = int(self._model.dim)
 
     def encode(self, texts: Sequence[str]) -> Matrix:
-        # The engine adds the role's prefix itself; ours are already on the texts.
-        prefixes = {"query: ": True, "passage: ": False}
+        # The engine adds the role's prefix itself: ours come off again (a text without one,
+        # such as the readiness probe, is read as a passage).
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for prefix, is_query in prefixes.items():
-            rows = [i for i, t in enumerate(texts) if t.startswith(prefix)]
-            if rows:
-                chosen = [texts[i][len(prefix) :] for i in rows]
-                out[rows] = self._model.encode(chosen, is_query)
+        queries = [i for i, t in enumerate(texts) if t.startswith("query: ")]
+        passages = [i for i, t in enumerate(texts) if not t.startswith("query: ")]
+        if queries:
+            out[queries] = self._model.query([texts[i].removeprefix("query: ") for i in queries])
+        if passages:
+            chosen = [texts[i].removeprefix("passage: ") for i in passages]
+            out[passages] = self._model.passage(chosen)
         return out
 
 

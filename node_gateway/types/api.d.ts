@@ -599,7 +599,7 @@ export interface components {
             /**
              * Occurred At
              * Format: date-time
-             * @description ISO 8601 with a time zone
+             * @description ISO 8601 with a time zone, from 2000-01-01 to a day from now
              */
             occurred_at: string;
             /**
@@ -979,6 +979,11 @@ export interface components {
              * @default 10
              */
             limit: number;
+            /**
+             * Locale
+             * @description the language of the reasons (default: the member's locale)
+             */
+            locale?: ("zh-TW" | "en") | null;
             /**
              * Target
              * @default items
@@ -3890,6 +3895,8 @@ export interface operations {
                 kind?: ("course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other")[] | null;
                 /** @description ids never to return; repeat the parameter or separate ids with commas (at most 500) */
                 exclude_ids?: string[] | null;
+                /** @description the language of the reasons (default: the member's locale) */
+                locale?: ("zh-TW" | "en") | null;
             };
             header?: never;
             path: {
