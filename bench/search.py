@@ -145,6 +145,28 @@ async def evaluate(
     return results
 
 
+async def script_overlap(client: httpx.AsyncClient, queries: dict[str, str]) -> float | None:
+    """Mean top-10 overlap of each Chinese query in its Simplified and its Traditional form
+    (converted with OpenCC both ways), hybrid; None for a set whose queries are not Chinese."""
+    import opencc
+
+    chinese = [q for q in queries.values() if _CJK.search(q)]
+    if len(chinese) < len(queries) / 2:
+        return None
+    to_simplified, to_traditional = opencc.OpenCC("tw2sp"), opencc.OpenCC("s2twp")
+    overlaps = []
+    for text in chinese:
+        tops = []
+        for form in (to_simplified.convert(text), to_traditional.convert(text)):
+            response = await client.get("/v1/search", params={"q": form[:500], "limit": 10})
+            response.raise_for_status()
+            tops.append({h["id"] for h in response.json()["hits"]})
+        overlaps.append(len(tops[0] & tops[1]) / max(len(tops[0]), len(tops[1]), 1))
+    overlap = sum(overlaps) / len(overlaps)
+    print(f"  简/繁 forms of {len(chinese)} queries: mean top-10 overlap {overlap:.3f}", flush=True)
+    return overlap
+
+
 def run(
     data: Path, split: str, out: Path | None = None, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -163,7 +185,7 @@ def run(
             print(f"  raw embedding: {raw:.1f} docs/s", flush=True)
             del embedder
 
-            async def go() -> tuple[float, dict[str, dict[str, float]]]:
+            async def go() -> tuple[float, dict[str, dict[str, float]], float | None]:
                 token = service_token(settings, ["read", "write"])
                 async with httpx.AsyncClient(
                     base_url=stack.api_url,
@@ -175,9 +197,10 @@ def run(
                         raise RuntimeError(f"ingestion failed: {report.errors[:3]}")
                     rate = len(items) / report.seconds
                     print(f"  ingestion: {rate:.1f} docs/s end to end", flush=True)
-                    return rate, await evaluate(client, queries, qrels, back)
+                    modes = await evaluate(client, queries, qrels, back)
+                    return rate, modes, await script_overlap(client, queries)
 
-            ingest_rate, modes = asyncio.run(go())
+            ingest_rate, modes, overlap = asyncio.run(go())
     result = {
         "dataset": name,
         "split": split,
@@ -189,6 +212,7 @@ def run(
         "embed_raw_per_s": round(raw, 1),
         "ingest_per_s": round(ingest_rate, 1),
         "ingest_vs_raw": round(ingest_rate / raw, 3),
+        "script_top10_overlap": None if overlap is None else round(overlap, 4),
     }
     rows = [{"mode": m, **v} for m, v in modes.items()]
     print_table(
@@ -234,6 +258,7 @@ def run_all(data: Path) -> list[dict[str, Any]]:
             **{f"{mode}_ndcg@10": r["modes"][mode]["ndcg@10"] for mode in MODES},
             "hybrid_recall@100": r["modes"]["hybrid"]["recall@100"],
             "ingest_vs_raw": r["ingest_vs_raw"],
+            "简繁_overlap": r["script_top10_overlap"],
         }
         for r in results
     ]
