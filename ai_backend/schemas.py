@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-# C0 controls but tab, line feed and carriage return; DEL and C1 controls; lone surrogates.
-UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# NUL, and halves of surrogate pairs on their own.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def unstorable(value: object) -> str | None:
@@ -37,8 +37,9 @@ class RequestBody(BaseModel):
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
         if (character := unstorable(value)) is not None:
+            what = "the NUL character" if character == "\x00" else "a lone surrogate"
             raise ValueError(
-                f"must not contain the control character U+{ord(character):04X}; "
-                "remove it (text may hold tabs and line breaks, not other control characters)"
+                f"must not contain {what} (U+{ord(character):04X}), which no UTF-8 text "
+                "column can store; remove it"
             )
         return value
