@@ -14,6 +14,9 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY ai_backend ai_backend
 COPY worker worker
 COPY migrations migrations
+# llama.cpp for any x86-64 with AVX2, not the build host's CPU (a native build may use AMX
+# tiles, which a VM that does not enable them answers with SIGILL).
+ENV CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 RUN pip install .
 
 RUN useradd --create-home --uid 10001 daodao
