@@ -81,6 +81,7 @@ class Resources:
             )
         if embedder is None:
             embedder = await asyncio.to_thread(build_embedder, settings)
+        keywords = KeywordEncoder(language=settings.bm25_language)
         if settings.qdrant_url:
             api_key = (
                 settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
@@ -90,7 +91,7 @@ class Resources:
                 collection=settings.qdrant_collection,
                 dimension=embedder.dimension,
                 api_key=api_key,
-                layout=items_layout(embedder),
+                layout=items_layout(embedder, keywords),
             )
             people_index: VectorIndex = await ServerVectorIndex.connect(
                 settings.qdrant_url,
@@ -98,23 +99,22 @@ class Resources:
                 dimension=embedder.dimension,
                 api_key=api_key,
                 keyword_fields=PEOPLE_FIELDS,
-                layout=people_layout(embedder),
+                layout=people_layout(embedder, keywords),
             )
         else:
             index = EdgeVectorIndex(
-                settings.vector_dir, embedder.dimension, layout=items_layout(embedder)
+                settings.vector_dir, embedder.dimension, layout=items_layout(embedder, keywords)
             )
             people_index = EdgeVectorIndex(
                 settings.people_vector_dir,
                 embedder.dimension,
                 keyword_fields=PEOPLE_FIELDS,
-                layout=people_layout(embedder),
+                layout=people_layout(embedder, keywords),
             )
         engine = make_engine(str(settings.database_url))
         sessions = make_session_factory(engine)
         redis_url = str(settings.redis_url)
         redis = make_redis(redis_url, max_connections=settings.redis_max_connections)
-        keywords = KeywordEncoder(language=settings.bm25_language)
         indexer = Indexer(sessions, index=index, embedder=embedder, keywords=keywords)
         people = PeopleIndexer(sessions, index=people_index, embedder=embedder, keywords=keywords)
         celery = make_celery(settings, redis_url)

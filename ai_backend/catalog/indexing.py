@@ -9,19 +9,19 @@ point's payload is rewritten without embedding again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Table, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ai_backend.db.models import Item
+from ai_backend.db.models import Item, User
 from ai_backend.infra.embedder import Embedder
-from ai_backend.infra.keywords import RECIPE as KEYWORD_RECIPE
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import LAYOUT, VectorIndex, VectorPoint
 
@@ -39,13 +39,13 @@ PENDING = or_(
 ITEM_TEXT = "title-tags-description-v1"
 
 
-def index_layout(base: str, text: str, embedder: Embedder) -> str:
+def index_layout(base: str, text: str, embedder: Embedder, keywords: KeywordEncoder) -> str:
     """What built an index's points: an index built otherwise is rebuilt, never mixed."""
-    return f"{base} model={embedder.space} text={text} keywords={KEYWORD_RECIPE}"
+    return f"{base} model={embedder.space} text={text} keywords={keywords.recipe}"
 
 
-def items_layout(embedder: Embedder) -> str:
-    return index_layout(LAYOUT, ITEM_TEXT, embedder)
+def items_layout(embedder: Embedder, keywords: KeywordEncoder) -> str:
+    return index_layout(LAYOUT, ITEM_TEXT, embedder, keywords)
 
 
 def item_text(item: Any) -> str:
@@ -94,7 +94,27 @@ def log_progress(what: str, every: float = 2.0) -> Progress:
     return report
 
 
-class Indexer:
+def unindexed(model: type[Item] | type[User]) -> Update:
+    """Mark every row of `model` as held by no index (the next sync writes it again)."""
+    return update(model).where(model.indexed_hash.is_not(None)).values(indexed_hash=None)
+
+
+class Refilling:
+    """An index derived from rows: `rebuilding` is true while it is being filled again, so that
+    answers drawn from it say `degraded` and are not cached."""
+
+    rebuilding = False
+
+    @contextlib.contextmanager
+    def refilling(self) -> Iterator[None]:
+        self.rebuilding = True
+        try:
+            yield
+        finally:
+            self.rebuilding = False
+
+
+class Indexer(Refilling):
     """Brings the index in step with the item rows, in batches."""
 
     def __init__(
@@ -110,7 +130,6 @@ class Indexer:
         self.sessions = sessions
         self.index = index
         self.embedder = embedder
-        self.rebuilding = False
         self.keywords = keywords
         self.batch_size = batch_size
         self.optimize_after = optimize_after
@@ -161,15 +180,10 @@ class Indexer:
         if await self.index.count() > 0:
             return await self.sync()
         async with self._batch_lock, self.sessions() as session:
-            await session.execute(
-                update(Item).where(Item.indexed_hash.is_not(None)).values(indexed_hash=None)
-            )
+            await session.execute(unindexed(Item))
             await session.commit()
-        self.rebuilding = True
-        try:
+        with self.refilling():
             return await self.sync(progress=log_progress("items"))
-        finally:
-            self.rebuilding = False
 
     async def sync(
         self, ids: Sequence[str] | None = None, *, progress: Progress | None = None
@@ -244,14 +258,11 @@ class Indexer:
 
     async def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop every point and index all public items again from PostgreSQL."""
-        self.rebuilding = True
-        try:
+        with self.refilling():
             async with self._batch_lock, self.sessions() as session:
                 await self.index.clear()
-                await session.execute(update(Item).values(indexed_hash=None))
+                await session.execute(unindexed(Item))
                 await session.commit()
             indexed = await self.sync(progress=progress)
             await self.index.optimize()
-        finally:
-            self.rebuilding = False
         return indexed

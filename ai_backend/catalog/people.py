@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ai_backend.catalog.indexing import digest, index_layout
+from ai_backend.catalog.indexing import Refilling, digest, index_layout, unindexed
 from ai_backend.db.models import User
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -40,8 +40,8 @@ def profile_text(user: Any) -> str:
     return "\n".join(p for p in parts if p).strip()
 
 
-def people_layout(embedder: Embedder) -> str:
-    return index_layout(PEOPLE_LAYOUT, PROFILE_TEXT, embedder)
+def people_layout(embedder: Embedder, keywords: KeywordEncoder) -> str:
+    return index_layout(PEOPLE_LAYOUT, PROFILE_TEXT, embedder, keywords)
 
 
 def profile_payload(user: Any) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def profile_fingerprint(user: Any) -> str | None:
     return digest(json.dumps([text, profile_payload(user)], sort_keys=True, ensure_ascii=False))
 
 
-class PeopleIndexer:
+class PeopleIndexer(Refilling):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -75,7 +75,6 @@ class PeopleIndexer:
         self.index = index
         self.embedder = embedder
         self.keywords = keywords
-        self.rebuilding = False
         self._lock = asyncio.Lock()
 
     async def sync(self, ids: Sequence[str] | None = None) -> int:
@@ -124,23 +123,15 @@ class PeopleIndexer:
         if await self.index.count() > 0:
             return await self.sync()
         async with self._lock, self.sessions() as session:
-            await session.execute(
-                update(User).where(User.indexed_hash.is_not(None)).values(indexed_hash=None)
-            )
+            await session.execute(unindexed(User))
             await session.commit()
-        self.rebuilding = True
-        try:
+        with self.refilling():
             return await self.sync()
-        finally:
-            self.rebuilding = False
 
     async def rebuild(self) -> int:
-        self.rebuilding = True
-        try:
+        with self.refilling():
             async with self._lock, self.sessions() as session:
                 await self.index.clear()
-                await session.execute(update(User).values(indexed_hash=None))
+                await session.execute(unindexed(User))
                 await session.commit()
             return await self.sync()
-        finally:
-            self.rebuilding = False

@@ -25,7 +25,7 @@ from ai_backend.infra.vector_index import Sparse
 # long average; short paraphrases lose little). Part of the recipe: documents carry them.
 K1, B, AVG_LEN = 0.9, 0.4, 256.0
 # Bumped whenever the terms a text turns into change: the index must then be rebuilt.
-RECIPE = f"zh-bigrams-s2twp-v1 k1={K1} b={B} avg={AVG_LEN:g}"
+RECIPE = "zh-bigrams-s2twp-v1"
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]+")
 # Function characters that say nothing of a topic on their own (they still count inside
 # bigrams, where IDF weighs them).
@@ -56,6 +56,9 @@ class KeywordEncoder:
         )
         self._model = qe.Bm25(config)
         self.unigram_weight = unigram_weight
+        # What documents' terms depend on (not the query-only unigram weight): an index built
+        # with another recipe is rebuilt.
+        self.recipe = f"{RECIPE} {language} k1={k:g} b={b:g} avg={avg_len:g}"
         self._canonical = lru_cache(maxsize=8192)(self._canonical_form)
 
     def _canonical_form(self, text: str) -> str:
