@@ -6,6 +6,7 @@ wipes that database's public schema and that Redis database at the start.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -155,6 +156,24 @@ def worker(settings: Settings, worker_log: Path) -> Iterator[subprocess.Popen[by
     process.wait(timeout=20)
 
 
+# ASGITransport has no timeouts of its own: a request that hangs would hang the run. This long
+# is far beyond any answer's time, so hitting it is a failure that names the request.
+REQUEST_SECONDS = 120
+
+
+class TimedASGITransport(httpx.ASGITransport):
+    """An in-process transport whose requests fail after REQUEST_SECONDS instead of hanging."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            async with asyncio.timeout(REQUEST_SECONDS):
+                return await super().handle_async_request(request)
+        except TimeoutError:
+            raise AssertionError(
+                f"{request.method} {request.url} got no answer in {REQUEST_SECONDS} s"
+            ) from None
+
+
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
     return Embedder(cache_dir=tmp_path_factory.mktemp("models"))
@@ -190,7 +209,7 @@ async def app(settings: Settings, embedder: Embedder) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture(scope="session")
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+    transport = TimedASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
 

@@ -27,7 +27,7 @@ from ai_backend.db.migrate import upgrade
 from ai_backend.db.models import FeedbackJob
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
-from tests.conftest import free_port, make_settings
+from tests.conftest import TimedASGITransport, free_port, make_settings
 
 Auth = Callable[..., dict[str, str]]
 
@@ -65,7 +65,7 @@ async def open_stack(tmp_path: Path, embedder: Embedder) -> AsyncIterator[Stack]
     app = create_app(settings, embedder=embedder)
     try:
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
+            transport = TimedASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
                 yield Stack(app, client, valkey, postgres, env, tmp_path / "workers.log")
     finally:

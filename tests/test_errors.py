@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from ai_backend.errors import Conflict, install_error_handlers
 from ai_backend.observability import RequestIdMiddleware
+from tests.conftest import TimedASGITransport
 
 
 async def test_unknown_path_and_method_use_the_envelope(client: httpx.AsyncClient) -> None:
@@ -57,7 +58,7 @@ async def toy_client() -> httpx.AsyncClient:
     async def boom() -> None:
         raise RuntimeError("secret internals")
 
-    transport = httpx.ASGITransport(app=toy, raise_app_exceptions=False)
+    transport = TimedASGITransport(app=toy, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://toy")
 
 

@@ -14,7 +14,7 @@ from ai_backend.app import create_app
 from ai_backend.db.migrate import upgrade
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import MINILM, Embedder
-from tests.conftest import free_port, make_settings
+from tests.conftest import TimedASGITransport, free_port, make_settings
 
 ITEMS = [
     {"id": "de", "kind": "book", "title": "德語 B1 文法總複習", "description": "格位與從屬子句"},
@@ -40,7 +40,7 @@ async def test_a_new_model_rebuilds_the_index(
         first = create_app(settings, embedder=embedder)
         async with first.router.lifespan_context(first):
             async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=first), base_url="http://t"
+                transport=TimedASGITransport(app=first), base_url="http://t"
             ) as client:
                 response = await client.post(
                     "/v1/items:batch", json={"items": ITEMS}, headers=headers
@@ -64,7 +64,7 @@ async def test_a_new_model_rebuilds_the_index(
                     assert float(stored @ vector) > 0.999, item["id"]
                 assert float(np.asarray(before["de"].vector) @ after["de"].vector) < 0.99
                 async with httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=second), base_url="http://t"
+                    transport=TimedASGITransport(app=second), base_url="http://t"
                 ) as client:
                     page = (
                         await client.get("/v1/search", params={"q": "Python"}, headers=headers)

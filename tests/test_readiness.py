@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from ai_backend.app import create_app
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
-from tests.conftest import free_port, make_settings
+from tests.conftest import TimedASGITransport, free_port, make_settings
 
 
 async def readiness(app: FastAPI) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
+    transport = TimedASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
         return await http.get("/readyz")
 
@@ -61,7 +61,7 @@ async def test_readiness_flips_when_redis_then_postgres_stop(
             assert "postgres, redis" in response.json()["error"]["message"]
 
             # Liveness is not readiness: the process itself is still fine.
-            transport = httpx.ASGITransport(app=app)
+            transport = TimedASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
                 assert (await http.get("/healthz")).status_code == 200
     finally:

@@ -22,7 +22,7 @@ from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
 from ai_backend.recommend.cache import RecommendationCache
 from ai_backend.recommend.model import _ease
-from tests.conftest import free_port, make_settings
+from tests.conftest import TimedASGITransport, free_port, make_settings
 
 TO_TAIWAN = opencc.OpenCC("s2tw")
 
@@ -520,7 +520,7 @@ async def test_stale_while_revalidate_and_redis_outage(
     private: tuple[FastAPI, EmbeddedValkey], auth: Auth, unique: str
 ) -> None:
     app, valkey = private
-    transport = httpx.ASGITransport(app=app)
+    transport = TimedASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         topics = await topic_catalogue(client, auth, unique)
         user = f"u-{unique}"

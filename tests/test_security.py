@@ -19,7 +19,7 @@ from fastapi import FastAPI
 
 from ai_backend.app import create_app
 from ai_backend.infra.embedder import Embedder
-from tests.conftest import JWT_SECRET, make_settings
+from tests.conftest import JWT_SECRET, TimedASGITransport, make_settings
 from tests.conftest import claims as base_claims
 
 Auth = Callable[..., dict[str, str]]
@@ -176,7 +176,7 @@ async def guarded(
     )
     app: FastAPI = create_app(settings, embedder=embedder)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = TimedASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://guarded") as http:
             yield http
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -21,6 +22,7 @@ RUNNING_KEY = "reindex:v1:running"
 TTL_SECONDS = 7 * 86_400
 # The "running" claim expires unless progress refreshes it, so a crashed process frees it.
 CLAIM_SECONDS = 120
+REPORT_SECONDS = 0.5
 
 
 class ReindexStatus(BaseModel):
@@ -75,18 +77,11 @@ class ReindexJobs:
         return state
 
     async def _run(self, state: ReindexStatus) -> None:
-        last_saved = 0.0
-
         def progress(done: int, total: int) -> None:
-            nonlocal last_saved
             state.done, state.total = done, total
-            now = time.monotonic()
-            if now - last_saved > 0.5:
-                last_saved = now
-                task = asyncio.get_running_loop().create_task(self._save(state.model_copy()))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
 
+        finished = asyncio.Event()
+        reporter = asyncio.create_task(self._report(state, finished))
         try:
             await self.indexer.rebuild(progress=progress)
             await self.people.rebuild()
@@ -95,9 +90,25 @@ class ReindexJobs:
             logger.exception("reindex failed")
             state.status, state.error = "failed", f"{type(exc).__name__}: {exc}"
         finally:
+            # The reporter stops before the final state is written, so that a late progress
+            # save can never overwrite it.
+            finished.set()
+            await reporter
             state.finished_at = time.time()
             await self._save(state)
             await self.redis.delete(RUNNING_KEY)
+
+    async def _report(self, state: ReindexStatus, finished: asyncio.Event) -> None:
+        """Save the running job's progress every REPORT_SECONDS until it finishes."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), REPORT_SECONDS)
+            if finished.is_set():
+                return
+            try:
+                await self._save(state.model_copy())
+            except Exception as exc:  # Redis away: the next round tries again
+                logger.warning("cannot save reindex progress: %s", exc)
 
     async def get(self, job_id: str) -> ReindexStatus:
         raw = await self.redis.get(KEY.format(job_id=job_id))
