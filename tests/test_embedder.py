@@ -122,7 +122,7 @@ def test_graph_is_built_once_and_int8_is_an_option(tmp_path: Path, embedder: Emb
     quantized = Embedder(cache_dir=tmp_path, quantize="int8")
     cosine = (quantized.encode_passages(TEXTS[:4]) * embedder.encode_passages(TEXTS[:4])).sum(1)
     # int8 trades exactness for speed: close to the reference, but not the default.
-    assert cosine.min() > 0.97
+    assert cosine.min() > 0.99
     assert quantized.space != embedder.space
 
 

@@ -31,7 +31,7 @@ MAGIC = b"E5S1"
 BLOCK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 2 + BLOCK // 2
 FLOAT32, Q4_0 = 0, 1
-GRAPH_FORMAT = 2  # bump when the generated graph changes
+GRAPH_FORMAT = 3  # bump when the generated graph (or its int8 form) changes
 # Padded tokens per onnxruntime call, and texts per call: small batches of similar length
 # waste the least work on padding.
 TOKEN_BUDGET = 2048
