@@ -13,6 +13,9 @@ import limits
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The models a worker can run itself (feedback/local_models.py says where each comes from).
+LocalModel = Literal["smollm2-135m", "qwen2.5-coder-1.5b"]
+
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
@@ -72,6 +75,8 @@ class Settings(BaseSettings):
     callback_secret: SecretStr | None = None
     callback_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
+    # The model a worker runs itself when LLM_BASE_URL is not set (feedback/local_models.py).
+    llm_local_model: LocalModel = "smollm2-135m"
     llm_base_url: AnyHttpUrl | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None

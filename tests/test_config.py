@@ -27,6 +27,7 @@ CLI = [sys.executable, "-m", "ai_backend.cli"]
         ("QDRANT_URL", "qdrant.local", "http(s)"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
         ("BROKER_VISIBILITY_TIMEOUT", "60", "TASK_TIME_LIMIT"),
+        ("LLM_LOCAL_MODEL", "gpt-5", "qwen2.5-coder-1.5b"),
     ],
 )
 def test_invalid_setting_fails_readably(

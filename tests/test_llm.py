@@ -17,9 +17,9 @@ from ai_backend.feedback.llm import (
     LocalProvider,
     OpenAIProvider,
     TransientLLMError,
-    bundled_model_path,
     parse_output,
 )
+from ai_backend.feedback.local_models import smollm_path
 from tests.conftest import free_port
 
 MESSAGES = [
@@ -37,7 +37,7 @@ def llama_server() -> Iterator[str]:
             "-m",
             "llama_cpp.server",
             "--model",
-            str(bundled_model_path()),
+            str(smollm_path()),
             "--host",
             "127.0.0.1",
             "--port",

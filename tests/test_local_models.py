@@ -1,0 +1,77 @@
+"""The local models' files: Qwen2.5-Coder-1.5B joined from its 22 installed parts and checked
+against the official digest; a changed file is rebuilt, damaged parts are refused."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ai_backend.feedback.llm import LocalProvider
+from ai_backend.feedback.local_models import (
+    QWEN_SHA256,
+    QWEN_SIZE,
+    ModelFileError,
+    assemble,
+    model_path,
+    qwen_parts,
+    sha256_of,
+)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+def test_qwen_is_joined_once_into_the_official_file(cache: Path) -> None:
+    path = model_path("qwen2.5-coder-1.5b", cache)
+    assert path.stat().st_size == QWEN_SIZE
+    assert sha256_of(path) == QWEN_SHA256
+    first = path.stat().st_mtime_ns
+    assert model_path("qwen2.5-coder-1.5b", cache) == path
+    assert path.stat().st_mtime_ns == first, "a verified file is not written again"
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")], "no drafts left"
+
+
+def test_a_changed_file_is_joined_again(cache: Path) -> None:
+    path = model_path("qwen2.5-coder-1.5b", cache)
+    with path.open("r+b") as file:  # same size, one byte different
+        file.seek(QWEN_SIZE // 2)
+        byte = file.read(1)
+        file.seek(QWEN_SIZE // 2)
+        file.write(bytes([byte[0] ^ 0xFF]))
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+    assert sha256_of(path) != QWEN_SHA256
+    assert sha256_of(model_path("qwen2.5-coder-1.5b", cache)) == QWEN_SHA256
+
+
+def test_damaged_parts_are_refused_and_nothing_is_kept(tmp_path: Path) -> None:
+    parts = qwen_parts()
+    short = tmp_path / "last-part.bin"
+    shutil.copyfile(parts[-1], short)
+    with short.open("r+b") as file:
+        file.truncate(short.stat().st_size - 1)
+    target = tmp_path / "llm" / "model.gguf"
+    with pytest.raises(ModelFileError, match="Reinstall them"):
+        assemble([*parts[:-1], short], target, sha256=QWEN_SHA256, size=QWEN_SIZE)
+    assert not target.exists()
+    assert list(target.parent.iterdir()) == [], "no half-written draft is left"
+
+
+async def test_the_qwen_model_loads_and_answers(cache: Path) -> None:
+    provider = LocalProvider(model_path("qwen2.5-coder-1.5b", cache), threads=2)
+    try:
+        answer = await provider.complete(
+            [
+                {"role": "system", "content": "Reply in JSON with a `message` in English."},
+                {"role": "user", "content": "Say hello to a learner who read for ten minutes."},
+            ]
+        )
+    finally:
+        await provider.close()
+    assert answer.model.startswith("qwen2.5-coder-1.5b")
+    assert answer.completion_tokens > 0
+    assert any(c.isalpha() for c in answer.output.message)
