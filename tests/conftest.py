@@ -7,10 +7,12 @@ wipes that database's public schema and that Redis database at the start.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -41,6 +43,15 @@ ISSUER = "daodao-ai"
 # the OpenAI-compatible server): short OpenMP spins keep them from starving each other. The
 # service sets the same for its own workers (see LocalProvider).
 os.environ.setdefault("GOMP_SPINCOUNT", "1000")
+
+# pytest keeps the temporary folders of the last three sessions under one root per user and
+# deletes older ones when a session starts: a second checkout's run on the same machine (CI's
+# clean clone beside a working copy) would delete this one's live servers' folders. Each
+# checkout gets a root of its own (short: PostgreSQL's socket path must stay under 108 bytes).
+_CHECKOUT = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:10]
+TEMP_ROOT = Path(tempfile.gettempdir()) / f"daodao-tests-{_CHECKOUT}"
+TEMP_ROOT.mkdir(exist_ok=True)
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(TEMP_ROOT))
 
 
 def free_port() -> int:
