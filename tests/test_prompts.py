@@ -13,7 +13,6 @@ from ai_backend.feedback.prompts import (
     PracticeFacts,
     build_messages,
     prompt_version,
-    streak,
 )
 
 START = date(2026, 11, 1)
@@ -37,14 +36,6 @@ def data_block(messages: list[dict[str, str]]) -> dict[str, object]:
     return block
 
 
-def test_streak_counts_consecutive_days_up_to_the_latest() -> None:
-    assert streak([]) == 0
-    assert streak([START]) == 1
-    days = [START + timedelta(days=d) for d in (0, 2, 3, 4)]
-    assert streak(days) == 3
-    assert streak([*days, days[-1]]) == 3  # two check-ins on one day count once
-
-
 @pytest.mark.parametrize("kind", FEEDBACK_KINDS)
 @pytest.mark.parametrize("locale", ["zh-TW", "en"])
 def test_every_kind_and_locale_has_a_template(kind: str, locale: str) -> None:
@@ -55,7 +46,7 @@ def test_every_kind_and_locale_has_a_template(kind: str, locale: str) -> None:
     block = data_block(messages)
     assert block["day"] == 3
     assert block["of_days"] == 30
-    assert block["streak_days"] == 3
+    assert not [key for key in block if "streak" in key], "no streak reaches the model"
     assert block["checkins_total"] == 3
     assert prompt_version()
 
@@ -72,11 +63,11 @@ def test_only_real_checkins_go_in_and_only_the_latest_few() -> None:
     ]
 
 
-def test_a_gap_is_named_so_the_model_can_welcome_them_back() -> None:
+def test_a_gap_of_two_days_is_named_so_the_model_can_welcome_them_back() -> None:
     back = build_messages(
-        "checkin_encouragement", "en", facts(0, 6), today=START + timedelta(days=6)
+        "checkin_encouragement", "en", facts(0, 2), today=START + timedelta(days=2)
     )
-    assert "back after 6 days" in back[1]["content"]
+    assert "back after 2 days" in back[1]["content"]
     steady = build_messages(
         "checkin_encouragement", "en", facts(0, 1), today=START + timedelta(days=1)
     )
@@ -84,7 +75,22 @@ def test_a_gap_is_named_so_the_model_can_welcome_them_back() -> None:
     zh = build_messages(
         "checkin_encouragement", "zh-TW", facts(0, 6), today=START + timedelta(days=6)
     )
-    assert "6 天沒有打卡後回來了" in zh[1]["content"]
+    user = zh[1]["content"]
+    assert "隔了 6 天回來打卡" in user
+    # The model is told to welcome them, and not to call it 中斷 or 可惜 (DaoDao's wording rule).
+    welcome = user.split("</member_data>")[1]
+    assert "歡迎他回來" in welcome
+    assert "不要說中斷、可惜" in welcome
+
+
+def test_no_streak_reaches_the_model_in_any_kind_or_locale() -> None:
+    for kind in FEEDBACK_KINDS:
+        for locale in ("zh-TW", "en"):
+            messages = build_messages(
+                kind, locale, facts(0, 1, 2, 3), today=START + timedelta(days=3)
+            )  # type: ignore[arg-type]
+            assert "streak" not in messages[1]["content"]
+            assert ("連續天數" in messages[0]["content"]) is (locale == "zh-TW")
 
 
 def test_member_text_cannot_leave_the_data_block() -> None:

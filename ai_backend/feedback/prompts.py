@@ -22,7 +22,10 @@ PROMPTS = Path(__file__).with_name("prompts")
 Locale = str  # "zh-TW" or "en"
 LOCALES = ("zh-TW", "en")
 RECENT = 5  # check-ins shown to the model
-GAP_DAYS = 3  # a gap this long gets a welcome back
+# A gap this long gets a welcome back (DaoDao's check-in spec: two days or more). DaoDao removed
+# streaks on purpose (they punish a life that gets in the way), so no count of consecutive days
+# reaches the model.
+GAP_DAYS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,17 +58,6 @@ def prompt_version() -> str:
     return str(_templates()["version"])
 
 
-def streak(days: list[date]) -> int:
-    """Consecutive days with a check-in, ending at the latest one."""
-    unique = sorted(set(days), reverse=True)
-    count = 0
-    for offset, day in enumerate(unique):
-        if (unique[0] - day).days != offset:
-            break
-        count += 1
-    return count
-
-
 def _defuse(text: str) -> str:
     return text.replace("<member_data>", "<member-data>").replace(
         "</member_data>", "</member-data>"
@@ -84,7 +76,6 @@ def member_data(facts: PracticeFacts, today: date) -> dict[str, Any]:
         "day": min(max(day_n, 1), facts.duration_days) if day_n is not None else None,
         "of_days": facts.duration_days,
         "checkins_total": len(facts.checkins),
-        "streak_days": streak(days),
         "days_since_last_checkin": (today - max(days)).days if days else None,
         "recent_checkins": [
             {"date": c.day.isoformat(), "mood": c.mood, "note": _defuse(c.note or "")}
