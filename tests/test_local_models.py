@@ -61,17 +61,28 @@ def test_damaged_parts_are_refused_and_nothing_is_kept(tmp_path: Path) -> None:
     assert list(target.parent.iterdir()) == [], "no half-written draft is left"
 
 
-async def test_the_qwen_model_loads_and_answers(cache: Path) -> None:
-    provider = LocalProvider(model_path("qwen2.5-coder-1.5b", cache), threads=2)
+async def test_the_qwen_model_loads_and_answers_in_the_language_asked(cache: Path) -> None:
+    # Greedy decoding, so the answer is the model's most likely one, run after run.
+    provider = LocalProvider(model_path("qwen2.5-coder-1.5b", cache), threads=2, temperature=0)
     try:
-        answer = await provider.complete(
+        english = await provider.complete(
             [
                 {"role": "system", "content": "Reply in JSON with a `message` in English."},
                 {"role": "user", "content": "Say hello to a learner who read for ten minutes."},
             ]
         )
+        chinese = await provider.complete(
+            [
+                {"role": "system", "content": "只用 JSON 回覆，message 用繁體中文。"},
+                {"role": "user", "content": "鼓勵一位今天讀了十分鐘書的學習者。"},
+            ]
+        )
     finally:
         await provider.close()
-    assert answer.model.startswith("qwen2.5-coder-1.5b")
-    assert answer.completion_tokens > 0
-    assert any(c.isalpha() for c in answer.output.message)
+    assert english.model.startswith("qwen2.5-coder-1.5b")
+    message = english.output.message.lower()
+    assert "read" in message, message  # it speaks of what the learner did
+    assert not any("\u4e00" <= c <= "\u9fff" for c in message), message
+    said = chinese.output.message
+    assert sum("\u4e00" <= c <= "\u9fff" for c in said) >= 5, said  # Chinese, not English
+    assert "讀" in said or "书" in said or "書" in said, said  # about the reading

@@ -86,9 +86,8 @@ def test_a_gap_of_two_days_is_named_so_the_model_can_welcome_them_back() -> None
 def test_no_streak_reaches_the_model_in_any_kind_or_locale() -> None:
     for kind in FEEDBACK_KINDS:
         for locale in ("zh-TW", "en"):
-            messages = build_messages(
-                kind, locale, facts(0, 1, 2, 3), today=START + timedelta(days=3)
-            )  # type: ignore[arg-type]
+            today = START + timedelta(days=3)
+            messages = build_messages(kind, locale, facts(0, 1, 2, 3), today=today)  # type: ignore[arg-type]
             assert "streak" not in messages[1]["content"]
             assert ("連續天數" in messages[0]["content"]) is (locale == "zh-TW")
 

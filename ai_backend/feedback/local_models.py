@@ -20,7 +20,6 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 from ai_backend.config import LocalModel
@@ -80,17 +79,26 @@ def _stamp(path: Path) -> dict[str, int]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
 
 
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _record(path: Path, sha256: str) -> None:
+    """Note that `path`, as it is now (size and time), has this digest."""
+    _sidecar(path).write_text(json.dumps({"sha256": sha256, **_stamp(path)}))
+
+
 def verified(path: Path, *, sha256: str, size: int) -> bool:
     """Whether `path` is the expected file. The full digest is computed once; a sidecar records
     the size and time it was checked at, so a file changed since is checked again."""
     if not path.exists() or path.stat().st_size != size:
         return False
-    sidecar = path.with_name(path.name + ".verified")
+    sidecar = _sidecar(path)
     if sidecar.exists() and json.loads(sidecar.read_text()) == {"sha256": sha256, **_stamp(path)}:
         return True
     if sha256_of(path) != sha256:
         return False
-    sidecar.write_text(json.dumps({"sha256": sha256, **_stamp(path)}))
+    _record(path, sha256)
     return True
 
 
@@ -100,7 +108,6 @@ def assemble(
     *,
     sha256: str,
     size: int,
-    progress: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Join `parts` into `target` once, checked against `sha256`; concurrent callers never see
     half a file (it is written under another name and renamed)."""
@@ -120,8 +127,6 @@ def assemble(
                         digest.update(block)
                         out.write(block)
                         written += len(block)
-                if progress:
-                    progress(written, size)
         if written != size or digest.hexdigest() != sha256:
             raise ModelFileError(
                 f"the parts joined into {written} bytes with SHA-256 {digest.hexdigest()}, not "
@@ -132,7 +137,7 @@ def assemble(
         draft.replace(target)
     finally:
         draft.unlink(missing_ok=True)
-    verified(target, sha256=sha256, size=size)  # records the sidecar
+    _record(target, sha256)  # hashed while written: no second pass over the file
     return target
 
 
