@@ -102,6 +102,19 @@ def _trace(torch: Any, module: Any, sample: Any, names: list[str], axes: Any, ou
     )
 
 
+def _float_graph_path(target: Path, quantize: Quantize) -> Path:
+    """Where an export writes its float graph: the model itself, or the input of `_to_int8`."""
+    return target / ("model_fp32.onnx" if quantize == "int8" else "model.onnx")
+
+
+def _to_int8(raw: Path, target: Path, **options: Any) -> None:
+    """Dynamic int8 quantisation of `raw` into `target/model.onnx`; `raw` is removed."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(raw), str(target / "model.onnx"), weight_type=QuantType.QInt8, **options)
+    raw.unlink()
+
+
 def _export(model: str, target: Path, quantize: Quantize) -> None:
     """Write model.onnx, tokenizer.json and meta.json for `model` into `target`."""
     import torch
@@ -131,17 +144,14 @@ def _export(model: str, target: Path, quantize: Quantize) -> None:
 
     sample = st.tokenizer(["warm-up text", "暖身句子"], padding=True, return_tensors="pt")
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
-    raw = target / ("model_fp32.onnx" if quantize == "int8" else "model.onnx")
+    raw = _float_graph_path(target, quantize)
     # The tracer warns about branches on shapes; the exported graph is checked against
     # sentence-transformers' own output in the test suite instead.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         _trace(torch, Wrapped(transformer.model.eval()), sample, names, axes, raw)
     if quantize == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(raw), str(target / "model.onnx"), weight_type=QuantType.QInt8)
-        raw.unlink()
+        _to_int8(raw, target)
     st.tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
     meta = {
         "format": EXPORT_FORMAT,
@@ -244,22 +254,18 @@ def _export_e5(weights: e5.E5Weights, target: Path, quantize: Quantize) -> None:
     import onnx
 
     graph = e5.build_graph(weights)
-    raw = target / ("model_fp32.onnx" if quantize == "int8" else "model.onnx")
+    raw = _float_graph_path(target, quantize)
     onnx.save(graph, str(raw))
     if quantize == "int8":
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         # Shape inference cannot type the fused (com.microsoft) nodes' outputs: they are float.
         # A scale per output channel keeps the 4-bit weights' spread (cosine to the exact graph
         # 0.994 at worst, 0.997 typical, against 0.98 and 0.987 with one scale per matrix).
-        quantize_dynamic(
-            str(raw),
-            str(target / "model.onnx"),
-            weight_type=QuantType.QInt8,
+        _to_int8(
+            raw,
+            target,
             per_channel=True,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
-        raw.unlink()
     meta = {"format": e5.GRAPH_FORMAT, "model": e5.MODEL_NAME, "quantize": quantize}
     (target / "meta.json").write_text(json.dumps(meta))
 
