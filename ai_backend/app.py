@@ -75,9 +75,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             allow_methods=["GET", "POST", "PUT", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
-    Instrumentator(excluded_handlers=["/metrics"]).instrument(app).expose(
-        app, endpoint="/metrics", include_in_schema=False
-    )
+    # /metrics itself is a health route (it also reads the workers' feedback counts).
+    Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
     # Added last so it wraps everything, including the metrics middleware and error handlers.
     app.add_middleware(RequestIdMiddleware)
     app.include_router(health_router)

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
     data_dir: Path = Path(".data")
+    # Where model files built or joined on first start go (default DATA_DIR/models); several
+    # data folders on one machine can share one.
+    model_cache: Path | None = None
     api_host: str = "127.0.0.1"
     api_port: Port = 8000
     gateway_port: Port = 3000
@@ -76,7 +79,7 @@ class Settings(BaseSettings):
     callback_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
 
     # The model a worker runs itself when LLM_BASE_URL is not set (feedback/local_models.py).
-    llm_local_model: LocalModel = "smollm2-135m"
+    llm_local_model: LocalModel = "qwen2.5-coder-1.5b"
     llm_base_url: AnyHttpUrl | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
@@ -129,10 +132,10 @@ class Settings(BaseSettings):
                 ) from exc
         return value.strip()
 
-    @field_validator("data_dir")
+    @field_validator("data_dir", "model_cache")
     @classmethod
-    def _absolute_data_dir(cls, value: Path) -> Path:
-        return value.expanduser().resolve()
+    def _absolute_dir(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().resolve()
 
     @field_validator("database_url")
     @classmethod
@@ -214,7 +217,7 @@ class Settings(BaseSettings):
 
     @property
     def model_dir(self) -> Path:
-        return self.data_dir / "models"
+        return self.model_cache or self.data_dir / "models"
 
     def jwt_key(self) -> str:
         """The token signing secret; the embedded default keeps a generated one in DATA_DIR."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -33,9 +34,12 @@ from ai_backend.client import service_token
 from ai_backend.config import Settings
 from ai_backend.db.models import Checkin, Practice
 from ai_backend.domain import FEEDBACK_KINDS
-from ai_backend.feedback.runner import job_messages
+from ai_backend.feedback.checks import GRAMMAR_CHARS
+from ai_backend.feedback.llm import output_schema
+from ai_backend.feedback.prompts import Prompt
+from ai_backend.feedback.runner import job_prompt
 from bench.common import percentile, print_table, write_result
-from bench.stack import ROOT, running_stack
+from bench.stack import MODEL_CACHE, ROOT, running_stack
 
 DEFAULT_JOBS = 30
 MEMBERS = 5
@@ -79,7 +83,16 @@ def practice_data(n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return practice, checkins
 
 
-def rebuilt_messages(n: int) -> list[dict[str, str]]:
+def raw_prompt(prompt: Prompt) -> dict[str, Any]:
+    """A prompt as bench.raw_llm takes it: the messages and the schema a worker would send."""
+    caps = GRAMMAR_CHARS[prompt.locale]
+    return {
+        "messages": prompt.messages,
+        "schema": output_schema(caps["message"], caps["next_step"]),
+    }
+
+
+def rebuilt_prompt(n: int) -> Prompt:
     """The prompt the worker builds for request n, from the same data, by the same code."""
     raw, raw_checkins = practice_data(n)
     practice = Practice(
@@ -90,11 +103,16 @@ def rebuilt_messages(n: int) -> list[dict[str, str]]:
         duration_days=raw["duration_days"],
     )
     checkins = [
-        Checkin(checkin_date=date.fromisoformat(c["date"]), mood=c["mood"], note=c["note"])
+        Checkin(
+            checkin_date=date.fromisoformat(c["date"]),
+            mood=c["mood"],
+            note=c["note"],
+            tags=c.get("tags", []),
+        )
         for c in raw_checkins
     ]
     request = request_of(n)
-    return job_messages(request["kind"], request["locale"], practice, checkins)
+    return job_prompt(request["kind"], request["locale"], practice, checkins)
 
 
 def request_of(n: int) -> dict[str, Any]:
@@ -166,15 +184,16 @@ async def pipeline(api_url: str, token: str, count: int) -> dict[str, Any]:
     }
 
 
-def raw(count: int, threads: int) -> dict[str, Any]:
-    """The same prompts through llama.cpp alone, in a bare process (see bench.raw_llm)."""
-    prompts = [rebuilt_messages(n) for n in range(count + 1)]
+def raw(prompts: list[Prompt], threads: int) -> dict[str, Any]:
+    """The same prompts through llama.cpp alone, in a bare process (see bench.raw_llm); the
+    last one only warms the model up."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as file:
-        json.dump(prompts, file)
+        json.dump([raw_prompt(p) for p in prompts], file)
         file.flush()
         done = subprocess.run(
             [sys.executable, "-m", "bench.raw_llm", file.name, str(threads)],
             cwd=ROOT,
+            env={**os.environ, "MODEL_CACHE": os.environ.get("MODEL_CACHE", str(MODEL_CACHE))},
             capture_output=True,
             text=True,
             check=True,
@@ -192,12 +211,13 @@ def run(count: int = DEFAULT_JOBS, out: Path | None = None) -> dict[str, Any]:
             # Raw speed before and after the pipeline, with the stack idle: this machine's
             # speed drifts from minute to minute, so the pipeline is compared to the mean.
             print("  raw llama.cpp on the benchmark's prompts (before)", flush=True)
-            before = raw(count, threads)
+            prompts = [rebuilt_prompt(n) for n in range(count + 1)]
+            before = raw(prompts, threads)
             token = service_token(Settings(data_dir=data_dir), ["read", "write"])
             measured = asyncio.run(pipeline(stack.api_url, token, count))
             jobs = measured["jobs"]
             print("  pipeline done; raw llama.cpp again (after)", flush=True)
-            after = raw(count, threads)
+            after = raw(prompts, threads)
     worker_prompts = [j["prompt_tokens"] for j in jobs]
     same = min(
         sum(a == b for a, b in zip(run["prompt_tokens"], worker_prompts, strict=True))

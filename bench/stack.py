@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+MODEL_CACHE = Path(tempfile.gettempdir()) / "daodao-models"
 
 
 def free_port() -> int:
@@ -56,6 +58,8 @@ def running_stack(
             if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL")
         },
         "DATA_DIR": str(data_dir),
+        # One joined copy of the local model for every benchmark stack, not one per folder.
+        "MODEL_CACHE": os.environ.get("MODEL_CACHE", str(MODEL_CACHE)),
         "API_PORT": str(api_port),
         "GATEWAY_PORT": str(gateway_port),
         "EMBEDDED_REDIS_PORT": str(free_port()),

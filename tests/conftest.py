@@ -129,7 +129,11 @@ def worker_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def start_worker(
     env: dict[str, str], log: Path, *, pool: str = "solo", name: str = "test-worker"
 ) -> subprocess.Popen[bytes]:
-    """A real Celery worker in its own process group (so a test can kill all of it)."""
+    """A real Celery worker in its own process group (so a test can kill all of it).
+
+    It runs the small SmolLM2 unless `env` names another model: the tests of the pipeline's
+    durability need many quick jobs, not good answers (`test_feedback_quality.py` runs the
+    default model)."""
     with log.open("ab") as out:
         return subprocess.Popen(
             [
@@ -147,7 +151,12 @@ def start_worker(
                 f"{name}@%h",
             ],
             cwd=PROJECT_ROOT,
-            env={**os.environ, "JWT_SECRET": "unused-by-the-worker", **env},
+            env={
+                **os.environ,
+                "JWT_SECRET": "unused-by-the-worker",
+                "LLM_LOCAL_MODEL": "smollm2-135m",
+                **env,
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -77,7 +77,12 @@ async def submit(stack: Stack, auth: Auth, count: int) -> list[str]:
     write = auth("write")
     client = stack.client
     await client.put("/v1/users/u1", json={"display_name": "u1"}, headers=write)
-    practice = {"owner_id": "u1", "title": "Daily sketching", "duration_days": 30}
+    practice = {
+        "owner_id": "u1",
+        "title": "Daily sketching",
+        "duration_days": 30,
+        "status": "completed",  # so that a completion insight may be asked for too
+    }
     await client.put("/v1/practices/p1", json=practice, headers=write)
     checkin = {"id": "c1", "user_id": "u1", "date": "2026-11-02", "mood": "happy", "note": "a cat"}
     await client.post("/v1/practices/p1/checkins", json=checkin, headers=write)

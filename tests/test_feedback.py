@@ -18,14 +18,20 @@ from sqlalchemy.dialects.postgresql import insert
 
 from ai_backend.db.models import FeedbackJob
 from ai_backend.domain import FEEDBACK_KINDS
-from ai_backend.feedback.llm import Completion, FeedbackOutput, LocalProvider, OpenAIProvider
-from ai_backend.feedback.runner import MAX_ATTEMPTS, JobRunner
+from ai_backend.feedback.checks import Answer
+from ai_backend.feedback.llm import LocalProvider, OpenAIProvider
+from ai_backend.feedback.runner import MAX_ATTEMPTS, JobRunner, Written
 
 Auth = Callable[..., dict[str, str]]
 
 
 async def practice_with_checkins(
-    client: httpx.AsyncClient, auth: Auth, unique: str, checkins: int = 2
+    client: httpx.AsyncClient,
+    auth: Auth,
+    unique: str,
+    checkins: int = 2,
+    *,
+    status: str = "active",
 ) -> str:
     user = f"u-{unique}"
     write = auth("write")
@@ -37,7 +43,7 @@ async def practice_with_checkins(
         "tags": ["watercolour"],
         "start_date": "2026-11-01",
         "duration_days": 30,
-        "status": "active",
+        "status": status,
     }
     assert (await client.put(f"/v1/practices/p-{unique}", json=body, headers=write)).is_success
     for day in range(checkins):
@@ -71,7 +77,9 @@ async def wait_for(
 async def test_each_kind_succeeds_through_a_real_worker(
     worker: subprocess.Popen[bytes], client: httpx.AsyncClient, auth: Auth, unique: str, kind: str
 ) -> None:
-    practice = await practice_with_checkins(client, auth, unique)
+    status = "completed" if kind == "completion_insight" else "active"
+    practice = await practice_with_checkins(client, auth, unique, status=status)
+    before = answers_counted((await client.get("/metrics")).text)
     response = await client.post(
         f"/v1/practices/{practice}/feedback",
         json={"kind": kind, "locale": "en"},
@@ -89,8 +97,38 @@ async def test_each_kind_succeeds_through_a_real_worker(
     assert job["prompt_tokens"] > 50
     assert job["completion_tokens"] > 0
     assert job["duration_ms"] is not None
+    # SmolLM2 rarely writes an answer that passes every check: then the template is stored,
+    # with the checks the generations failed. Either way the answer is counted by source.
+    assert job["source"] in ("model", "template")
+    assert bool(job["failed_checks"]) or job["source"] == "model"
+    after = answers_counted((await client.get("/metrics")).text)
+    assert after[job["source"]] == before[job["source"]] + 1
     listed = await client.get(f"/v1/practices/{practice}/feedback", headers=auth("read"))
     assert [j["job_id"] for j in listed.json()["jobs"]] == [accepted["job_id"]]
+
+
+def answers_counted(metrics: str) -> dict[str, float]:
+    counted = {}
+    for line in metrics.splitlines():
+        if line.startswith("daodao_feedback_answers_total{"):
+            source = line.split('source="')[1].split('"')[0]
+            counted[source] = float(line.rsplit(" ", 1)[1])
+    return counted
+
+
+async def test_a_completion_insight_is_only_for_a_completed_practice(
+    client: httpx.AsyncClient, auth: Auth, unique: str
+) -> None:
+    practice = await practice_with_checkins(client, auth, unique, status="active")
+    path = f"/v1/practices/{practice}/feedback"
+    body = {"kind": "completion_insight"}
+    refused = await client.post(path, json=body, headers=auth("write"))
+    assert refused.status_code == 409
+    error = refused.json()["error"]
+    assert error["code"] == "practice_not_completed"
+    assert "is active, not completed" in error["message"]
+    listed = await client.get(path, headers=auth("read"))
+    assert listed.json()["jobs"] == [], "nothing was stored"
 
 
 async def test_the_same_request_gives_the_same_job(
@@ -229,7 +267,7 @@ async def test_a_result_is_written_once(
     await set_job(sessions, job_id, lease_expires_at=FeedbackJob.queued_at)
     assert await first.run(job_id) == "succeeded"
     # ...and when the first one finally answers, its result is discarded.
-    late = Completion(FeedbackOutput(message="late"), "m", 1, 1)
+    late = Written(Answer("late", None), "model", [], "m", 1, 1)
     assert await first._succeed(claim, late) is False
     job = await app.state.resources.feedback.get(job_id)
     assert job.status == "succeeded"

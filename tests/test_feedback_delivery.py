@@ -186,18 +186,18 @@ async def test_the_daily_quota_answers_429_and_stores_nothing(
     saved, service.daily_quota = service.daily_quota, 2
     try:
         for n in range(2):
-            body = {"kind": "completion_insight", "idempotency_key": f"q{n}-{unique}"}
+            body = {"kind": "weekly_summary", "idempotency_key": f"q{n}-{unique}"}
             response = await client.post(path, json=body, headers=auth("write"))
             assert response.status_code == 202, response.text
         over = await client.post(
             path,
-            json={"kind": "completion_insight", "idempotency_key": f"q2-{unique}"},
+            json={"kind": "weekly_summary", "idempotency_key": f"q2-{unique}"},
             headers=auth("write"),
         )
         # Asking again for a job already made costs nothing.
         repeat = await client.post(
             path,
-            json={"kind": "completion_insight", "idempotency_key": f"q0-{unique}"},
+            json={"kind": "weekly_summary", "idempotency_key": f"q0-{unique}"},
             headers=auth("write"),
         )
     finally:

@@ -25,7 +25,9 @@ def start(data_dir: Path, ports: dict[str, int], log: Path) -> subprocess.Popen[
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "QDRANT_URL", "JWT_SECRET")
     }
-    env.update({"DATA_DIR": str(data_dir), **{k: str(v) for k, v in ports.items()}})
+    # The small model: this test is about processes starting and stopping, not answers.
+    env.update({"DATA_DIR": str(data_dir), "LLM_LOCAL_MODEL": "smollm2-135m"})
+    env.update({k: str(v) for k, v in ports.items()})
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "ai_backend.cli", "run"],

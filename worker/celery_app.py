@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from celery import Task
-from celery.signals import task_postrun, task_prerun, worker_process_init
+from celery.signals import task_postrun, task_prerun, worker_init, worker_process_init
 
 from ai_backend.config import get_settings
 from ai_backend.infra.queue import REQUEST_ID_HEADER, make_celery
@@ -42,6 +42,19 @@ def _unbind_request_id(**_: Any) -> None:
     set_request_id(None)
 
 
+@worker_init.connect
+def _prepare_model(**_: Any) -> None:
+    """Join and verify the local model's file before any process takes a job (first start
+    only: later starts find it verified). A missing or damaged model stops the worker here,
+    with the message saying what to do, instead of failing every job."""
+    from worker.state import prepare_model
+
+    prepare_model(settings)
+
+
 @worker_process_init.connect
-def _start_event_loop(**_: Any) -> None:
+def _start_process(**_: Any) -> None:
     runtime.start()
+    from worker.state import warm_up
+
+    warm_up()

@@ -3,6 +3,8 @@ once) and an HTTP client for callbacks."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 
 import httpx
@@ -12,8 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ai_backend.config import Settings, get_settings
 from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.feedback.llm import LLMProvider, LocalProvider, OpenAIProvider
-from ai_backend.feedback.local_models import model_path
+from ai_backend.feedback.local_models import ModelFileError, model_path
 from ai_backend.infra.cache import make_redis
+from worker import runtime
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,6 +43,25 @@ def make_provider(settings: Settings) -> LLMProvider:
         )
     path = model_path(settings.llm_local_model, settings.model_dir)
     return LocalProvider(path, threads=settings.llm_thread_count)
+
+
+def prepare_model(settings: Settings) -> None:
+    """Make the local model's file ready (joined and verified), unless a server is used."""
+    if settings.llm_base_url is not None:
+        return
+    try:
+        path = model_path(settings.llm_local_model, settings.model_dir)
+    except ModelFileError as exc:
+        raise SystemExit(f"the worker cannot start: {exc}") from exc
+    logger.info("local model ready", extra={"model": settings.llm_local_model, "path": str(path)})
+
+
+def warm_up() -> None:
+    """Load the local model in this process in the background, so the first job does not wait
+    for it (a job that comes sooner waits on the provider's lock)."""
+    state = runtime.run(worker_state())
+    if isinstance(state.provider, LocalProvider):
+        threading.Thread(target=state.provider.load, name="llm-load", daemon=True).start()
 
 
 async def worker_state() -> WorkerState:

@@ -14,6 +14,7 @@ from ai_backend.db.models import FeedbackJob
 from ai_backend.domain import FEEDBACK_FINAL
 from ai_backend.feedback.callbacks import CallbackSender
 from ai_backend.feedback.events import announce
+from ai_backend.feedback.metrics import count_answer
 from ai_backend.feedback.runner import JobRunner
 from ai_backend.feedback.service import CALLBACK_TASK, GENERATE_TASK
 from ai_backend.infra.queue import send_task
@@ -81,6 +82,10 @@ async def _changed(job: FeedbackJob, status: str) -> None:
         send_task(app, CALLBACK_TASK, args=[str(job.id)])
 
 
+async def _counted(source: str, rejected: list[list[str]]) -> None:
+    await count_answer((await worker_state()).redis, source, rejected)
+
+
 async def _generate(job_id: str) -> str:
     state = await worker_state()
     runner = JobRunner(
@@ -89,6 +94,7 @@ async def _generate(job_id: str) -> str:
         lease_seconds=state.settings.lease_seconds,
         retry=_later(GENERATE_TASK),
         on_change=_changed,
+        on_answer=_counted,
     )
     outcome = await runner.run(uuid.UUID(job_id))
     logger.info("feedback job %s", outcome, extra={"job_id": job_id})

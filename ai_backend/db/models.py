@@ -182,6 +182,7 @@ class FeedbackJob(Timestamped, Base):
             "callback_status IS NULL OR callback_status IN ('pending', 'delivered', 'failed')",
             name="callback_status_valid",
         ),
+        CheckConstraint("source IS NULL OR source IN ('model', 'template')", name="source_valid"),
         Index(
             "ix_feedback_jobs_callback_pending",
             "callback_next_at",
@@ -226,8 +227,13 @@ class FeedbackJob(Timestamped, Base):
     )
     # When a message for this job last went out (or will be delivered, for a delayed retry).
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    # What the model said when it was not the structure asked for.
+    # What the model said last time its answer was rejected (not the structure asked for, or a
+    # failed check).
     raw_output: Mapped[str | None] = mapped_column(Text)
+    # Whether the stored answer is the model's or the hand-written template, and the checks the
+    # rejected generations failed.
+    source: Mapped[str | None] = mapped_column(String(16))
+    failed_checks: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
     callback_status: Mapped[str | None] = mapped_column(String(16))
     callback_attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     callback_error: Mapped[str | None] = mapped_column(Text)

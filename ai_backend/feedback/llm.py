@@ -23,33 +23,33 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ai_backend.feedback.local_models import smollm_path
 
-# The schema bounds what the model may write (150 characters of message, 80 of next step,
-# as DaoDao's specs ask), and the token budget covers that bound even in Chinese (about two
-# tokens a character here), so a constrained answer always closes its JSON.
-MESSAGE_CHARS = (20, 150)
-NEXT_STEP_CHARS = 80
+# The token budget covers the longest answer the output grammar allows, even in Chinese (about
+# two tokens a character here), so a constrained answer always closes its JSON.
 MAX_TOKENS = 512
+# Small models fall into loops ("你很棒。你很棒。…"); a mild penalty on the last 64 tokens
+# keeps most answers out of them, and the checks catch the rest.
+REPEAT_PENALTY = 1.1
+TEMPERATURE = 0.5
 
 
 class FeedbackOutput(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    message: str = Field(min_length=1, max_length=600)
-    next_step: str | None = Field(default=None, max_length=300)
+    message: str = Field(min_length=1, max_length=1000)
+    next_step: str | None = Field(default=None, max_length=400)
 
 
-OUTPUT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "message": {
-            "type": "string",
-            "minLength": MESSAGE_CHARS[0],
-            "maxLength": MESSAGE_CHARS[1],
+def output_schema(message_chars: int = 700, next_step_chars: int = 240) -> dict[str, Any]:
+    """The JSON schema the answer is constrained to; the bounds are where a longer answer would
+    be cut off (the checks judge the length that counts)."""
+    return {
+        "type": "object",
+        "properties": {
+            "message": {"type": "string", "minLength": 1, "maxLength": message_chars},
+            "next_step": {"type": "string", "maxLength": next_step_chars},
         },
-        "next_step": {"type": "string", "maxLength": NEXT_STEP_CHARS},
-    },
-    "required": ["message"],
-}
+        "required": ["message", "next_step"],
+    }
 
 
 class LLMError(Exception):
@@ -83,7 +83,13 @@ class Completion:
 class LLMProvider(Protocol):
     name: str
 
-    async def complete(self, messages: list[dict[str, str]]) -> Completion: ...
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Completion: ...
 
     async def close(self) -> None: ...
 
@@ -103,7 +109,11 @@ class LocalProvider:
     name = "local"
 
     def __init__(
-        self, model_path: Path | None = None, *, threads: int = 2, temperature: float = 0.7
+        self,
+        model_path: Path | None = None,
+        *,
+        threads: int = 2,
+        temperature: float = TEMPERATURE,
     ) -> None:
         self.model_path = model_path or smollm_path()
         self.threads = threads
@@ -134,13 +144,20 @@ class LocalProvider:
             )
         return self._llama
 
-    def _complete(self, messages: list[dict[str, str]]) -> Completion:
+    def _complete(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
         with self._lock:
             answer = self._load().create_chat_completion(
                 messages=messages,
-                response_format={"type": "json_object", "schema": OUTPUT_SCHEMA},
+                response_format={"type": "json_object", "schema": schema or output_schema()},
                 max_tokens=MAX_TOKENS,
                 temperature=self.temperature,
+                repeat_penalty=REPEAT_PENALTY,
+                seed=seed,
             )
         text = answer["choices"][0]["message"]["content"] or ""
         usage = answer.get("usage") or {}
@@ -151,8 +168,19 @@ class LocalProvider:
             completion_tokens=int(usage.get("completion_tokens", 0)),
         )
 
-    async def complete(self, messages: list[dict[str, str]]) -> Completion:
-        return await asyncio.to_thread(self._complete, messages)
+    def load(self) -> None:
+        """Load the model now (a worker does at start), not on the first job."""
+        with self._lock:
+            self._load()
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        return await asyncio.to_thread(self._complete, messages, schema, seed)
 
     async def close(self) -> None:
         with self._lock:
@@ -193,16 +221,24 @@ class OpenAIProvider:
             transport=transport,
         )
 
-    async def complete(self, messages: list[dict[str, str]]) -> Completion:
-        body = {
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        schema: dict[str, Any] | None = None,
+        seed: int | None = None,
+    ) -> Completion:
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "max_tokens": MAX_TOKENS,
-            "temperature": 0.7,
+            "temperature": TEMPERATURE,
             # Understood by llama.cpp's server and by OpenAI-compatible servers that take a
             # schema with json_object; the output is validated either way.
-            "response_format": {"type": "json_object", "schema": OUTPUT_SCHEMA},
+            "response_format": {"type": "json_object", "schema": schema or output_schema()},
         }
+        if seed is not None:
+            body["seed"] = seed
         try:
             response = await self._client.post("/chat/completions", json=body)
         except httpx.TimeoutException as exc:

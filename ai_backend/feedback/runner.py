@@ -8,8 +8,11 @@
   `running`), so a job never gets two results.
 - Transient LLM errors put the job back in the queue after an exponential backoff with jitter
   (the server's Retry-After when it is longer); after `MAX_ATTEMPTS` the job fails with the
-  reason. Output that is not the structure asked for is retried once, then the job fails with
-  the raw text kept.
+  reason.
+- Every answer is checked before it is stored (`checks.py`). One that fails a check, or is not
+  the structure asked for, is generated again with a new seed; after `GENERATIONS` tries the job
+  stores the hand-written answer of `fallback.py`, marked `source: "template"` with the checks
+  the generations failed. A job never stores an answer that failed a check.
 """
 
 from __future__ import annotations
@@ -27,29 +30,45 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Checkin, FeedbackJob, Practice
+from ai_backend.feedback.checks import (
+    CHECKS,
+    GRAMMAR_CHARS,
+    Answer,
+    failed_checks,
+    grounds,
+    localise,
+)
+from ai_backend.feedback.fallback import template_answer
 from ai_backend.feedback.llm import (
-    Completion,
     InvalidOutput,
     LLMError,
     LLMProvider,
     TransientLLMError,
+    output_schema,
 )
-from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, build_messages, prompt_version
+from ai_backend.feedback.prompts import (
+    CheckinNote,
+    PracticeFacts,
+    Prompt,
+    build_prompt,
+    prompt_version,
+)
 from ai_backend.feedback.service import update_job
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
+GENERATIONS = 3  # answers generated for a job before the template is stored
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
 RETRY_AFTER_CAP_SECONDS = 3600.0
 Retry = Callable[[str, float], None]
 # Told of each status a job moves to, after the change is committed.
 Changed = Callable[[FeedbackJob, str], Awaitable[None]]
+# Told of each stored answer: its source, and the checks each rejected generation failed.
+Answered = Callable[[str, list[list[str]]], Awaitable[None]]
 
 
-def job_messages(
-    kind: str, locale: str, practice: Practice, checkins: Sequence[Checkin]
-) -> list[dict[str, str]]:
+def job_prompt(kind: str, locale: str, practice: Practice, checkins: Sequence[Checkin]) -> Prompt:
     """The prompt for a practice, its check-ins in date order, on the day of the last one."""
     facts = PracticeFacts(
         title=practice.title,
@@ -57,10 +76,62 @@ def job_messages(
         tags=list(practice.tags or []),
         start_date=practice.start_date,
         duration_days=practice.duration_days,
-        checkins=[CheckinNote(c.checkin_date, c.mood, c.note) for c in checkins],
+        checkins=[CheckinNote(c.checkin_date, c.mood, c.note, list(c.tags)) for c in checkins],
     )
     today = checkins[-1].checkin_date if checkins else datetime.now(UTC).date()
-    return build_messages(kind, locale, facts, today=today)  # type: ignore[arg-type]
+    return build_prompt(kind, locale, facts, today=today)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a job stores: the answer, where it came from, and what the generations cost."""
+
+    answer: Answer
+    source: str  # "model" or "template"
+    rejected: list[list[str]]  # the checks each rejected generation failed
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    last_rejected: str | None = None  # what the model said, the last time it was rejected
+
+    @property
+    def failed_checks(self) -> list[str]:
+        failed = {name for names in self.rejected for name in names}
+        return [name for name in CHECKS if name in failed]
+
+
+async def write_answer(
+    provider: LLMProvider, prompt: Prompt, *, seed: int, generations: int = GENERATIONS
+) -> Written:
+    """Generate until an answer passes every check, at most `generations` times; then the
+    template. Transient and other LLM errors propagate: the job's retry policy handles them."""
+    caps = GRAMMAR_CHARS[prompt.locale]
+    schema = output_schema(caps["message"], caps["next_step"])
+    facts = grounds(prompt.data, extra_numbers=prompt.task_numbers)
+    rejected: list[list[str]] = []
+    model, prompt_tokens, completion_tokens = None, 0, 0
+    last: str | None = None
+    for n in range(generations):
+        try:
+            completion = await provider.complete(prompt.messages, schema=schema, seed=seed + n)
+        except InvalidOutput as exc:
+            rejected.append(["schema"])
+            last = exc.raw
+            continue
+        model = completion.model
+        # The prompt's size (the same every time), and every token generated, kept or not.
+        prompt_tokens = max(prompt_tokens, completion.prompt_tokens)
+        completion_tokens += completion.completion_tokens
+        output = completion.output
+        answer = localise(Answer(output.message, output.next_step), prompt.locale)
+        failed = failed_checks(answer, kind=prompt.kind, locale=prompt.locale, grounds=facts)
+        if not failed:
+            return Written(answer, "model", rejected, model, prompt_tokens, completion_tokens, last)
+        rejected.append(failed)
+        last = output.model_dump_json()
+        logger.info("answer rejected", extra={"failed_checks": failed, "generation": n + 1})
+    answer = template_answer(prompt.kind, prompt.locale, prompt.data)
+    return Written(answer, "template", rejected, model, prompt_tokens, completion_tokens, last)
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> float:
@@ -86,6 +157,7 @@ class JobRunner:
         lease_seconds: float,
         retry: Retry,
         on_change: Changed | None = None,
+        on_answer: Answered | None = None,
     ) -> None:
         self.sessions = sessions
         self.provider = provider
@@ -93,6 +165,7 @@ class JobRunner:
         # How a job is put back on the queue: (job id, delay in seconds).
         self.retry = retry
         self.on_change = on_change
+        self.on_answer = on_answer
 
     async def _changed(self, job: FeedbackJob, status: str) -> None:
         if self.on_change is None:
@@ -141,8 +214,8 @@ class JobRunner:
             await self._changed(claim.job, str(values["status"]))
         return written
 
-    async def messages(self, job: FeedbackJob) -> list[dict[str, str]]:
-        """The chat messages for a job, from the practice and its check-ins as they are now."""
+    async def prompt(self, job: FeedbackJob) -> Prompt:
+        """The prompt for a job, from the practice and its check-ins as they are now."""
         async with self.sessions() as session:
             practice = await session.get(Practice, job.practice_id)
             if practice is None:
@@ -154,7 +227,7 @@ class JobRunner:
                     .order_by(Checkin.checkin_date, Checkin.created_at)
                 )
             )
-        return job_messages(job.kind, job.locale, practice, checkins)
+        return job_prompt(job.kind, job.locale, practice, checkins)
 
     async def run(self, job_id: uuid.UUID) -> str:
         """Run the job if it can be claimed; say what became of it."""
@@ -180,37 +253,45 @@ class JobRunner:
     async def _work(self, claim: Claim) -> str:
         job = claim.job
         started = time.perf_counter()
+        # A new seed for every generation of every attempt, the same on a rerun of the same one.
+        seed = (job.id.int + claim.attempt * GENERATIONS) % 2**31
         try:
-            messages = await self.messages(job)
-            try:
-                completion = await self.provider.complete(messages)
-            except InvalidOutput:
-                completion = await self.provider.complete(messages)  # once more, then give up
-        except InvalidOutput as exc:
-            await self._finish(claim, status="failed", error=str(exc)[:2000], raw_output=exc.raw)
-            return "failed"
+            written = await write_answer(self.provider, await self.prompt(job), seed=seed)
         except TransientLLMError as exc:
             return await self._transient(claim, exc)
         except LLMError as exc:
             await self._finish(claim, status="failed", error=str(exc)[:2000])
             return "failed"
-        written = await self._succeed(claim, completion)
+        stored = await self._succeed(claim, written)
         logger.info(
-            "feedback written" if written else "feedback discarded: the job was taken over",
-            extra={"job_id": str(job.id), "seconds": round(time.perf_counter() - started, 3)},
+            "feedback written" if stored else "feedback discarded: the job was taken over",
+            extra={
+                "job_id": str(job.id),
+                "source": written.source,
+                "generations": len(written.rejected) + (written.source == "model"),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
         )
-        return "succeeded" if written else "superseded"
+        if stored and self.on_answer is not None:
+            try:
+                await self.on_answer(written.source, written.rejected)
+            except Exception:
+                logger.exception("answer of job %s not counted", job.id)
+        return "succeeded" if stored else "superseded"
 
-    async def _succeed(self, claim: Claim, completion: Completion) -> bool:
+    async def _succeed(self, claim: Claim, written: Written) -> bool:
         return await self._finish(
             claim,
             status="succeeded",
-            result=completion.output.model_dump(),
+            result={"message": written.answer.message, "next_step": written.answer.next_step},
+            source=written.source,
+            failed_checks=written.failed_checks,
+            raw_output=written.last_rejected,
             error=None,
-            model=completion.model,
+            model=written.model,
             prompt_version=prompt_version(),
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
+            prompt_tokens=written.prompt_tokens,
+            completion_tokens=written.completion_tokens,
         )
 
     async def _transient(self, claim: Claim, exc: TransientLLMError) -> str:

@@ -67,6 +67,13 @@ class FeedbackJobView(BaseModel):
     prompt_tokens: int | None
     completion_tokens: int | None
     result: dict[str, Any] | None
+    source: Literal["model", "template"] | None = Field(
+        description="who wrote the result: the model, or the hand-written template stored when "
+        "no generation passed the checks"
+    )
+    failed_checks: list[str] = Field(
+        description="the checks that rejected generations failed (empty when the first passed)"
+    )
     error: str | None
     callback: Callback | None
 

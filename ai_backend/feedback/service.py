@@ -47,6 +47,10 @@ class NoCheckins(Invalid):
     code = "no_checkins"
 
 
+class NotCompleted(Conflict):
+    code = "practice_not_completed"
+
+
 async def update_job(
     sessions: async_sessionmaker[AsyncSession],
     job_id: uuid.UUID,
@@ -121,6 +125,8 @@ def view(job: FeedbackJob) -> FeedbackJobView:
         prompt_tokens=job.prompt_tokens,
         completion_tokens=job.completion_tokens,
         result=job.result,
+        source=job.source,
+        failed_checks=list(job.failed_checks or []),
         error=job.error,
         callback=callback,
     )
@@ -169,6 +175,7 @@ class FeedbackService:
                 await session.execute(
                     select(
                         Practice.owner_id,
+                        Practice.status,
                         latest,
                         key,
                         existing.scalar_subquery(),
@@ -177,7 +184,7 @@ class FeedbackService:
             ).first()
             if found is None:
                 raise NotFound(f"no practice with id '{practice_id}'; upsert it first")
-            owner, checkin, job_key, job_id = found
+            owner, status, checkin, job_key, job_id = found
             if job_id is not None:
                 return self._same_request(
                     await session.get_one(FeedbackJob, job_id), practice_id, body
@@ -186,6 +193,13 @@ class FeedbackService:
                 raise NoCheckins(
                     f"kind '{body.kind}' needs at least one check-in on practice "
                     f"'{practice_id}'; record one with POST /v1/practices/{{id}}/checkins"
+                )
+            if body.kind == "completion_insight" and status != "completed":
+                raise NotCompleted(
+                    f"practice '{practice_id}' is {status}, not completed: a completion insight "
+                    "looks back on a finished practice. Set its status to completed first, or "
+                    "ask for checkin_encouragement or weekly_summary",
+                    details={"status": status},
                 )
             quota_key = await self._charge(owner)
             try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from ai_backend.deps import AdminPrincipal, CeleryDep, ReadPrincipal, ResourcesDep
 from ai_backend.errors import ErrorBody, error_response
+from ai_backend.feedback.metrics import ANSWER_COUNTS
 from ai_backend.health.schemas import Health, Readiness, WhoAmI, WorkerPing
 from ai_backend.health.service import ping_worker
 
@@ -39,6 +41,13 @@ async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
             headers={"Retry-After": "5"},
         )
     return Readiness(status="ready", checks=checks)
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(resources: ResourcesDep) -> Response:
+    """Prometheus metrics, with the feedback counts the workers keep in Redis."""
+    await ANSWER_COUNTS.refresh(resources.redis)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 @system.get("/whoami", response_model=WhoAmI)

@@ -649,6 +649,11 @@ export interface components {
             duration_ms: number | null;
             /** Error */
             error: string | null;
+            /**
+             * Failed Checks
+             * @description the checks that rejected generations failed (empty when the first passed)
+             */
+            failed_checks: string[];
             /** Finished At */
             finished_at: string | null;
             /**
@@ -680,6 +685,11 @@ export interface components {
             result: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Source
+             * @description who wrote the result: the model, or the hand-written template stored when no generation passed the checks
+             */
+            source: ("model" | "template") | null;
             /** Started At */
             started_at: string | null;
             /**

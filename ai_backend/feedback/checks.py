@@ -1,0 +1,407 @@
+"""What an answer must be before a member sees it, checked on every generation.
+
+Each check has a name; an answer that fails one is generated again, and the names go to
+`/metrics` and onto the job. The checks read only the answer and the member data the model was
+shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the model saw.
+
+- `length`: what the member reads (message and next step) is within the kind's bounds, counted
+  in 字 (characters other than spaces) for zh-TW and in words for en.
+- `unfinished`: the message ends on a finished sentence, and neither part stops at the length
+  the output grammar allows (which is how a cut-off answer looks).
+- `language`: zh-TW is written in Chinese, en in English; no kana, Hangul or Cyrillic.
+- `script`: no Simplified-only character in a zh-TW answer (after the OpenCC conversion).
+- `numbers`: every number stated, in digits or words, appears in the member data.
+- `grounding`: the answer names something the member did: a word of the practice, its action,
+  a tag or a note.
+- `streak`: no streaks, consecutive days, rankings or leaderboards (DaoDao removed them).
+- `tone`: no blame or pity (可惜, 中斷, lazy, a pity …), and no help-desk offers ("feel free
+  to ask", 有任何問題…).
+- `voice`: it speaks to the member ("you"), not about them ("the member", 該成員).
+- `repetition`: no sentence said twice, no phrase looping (small models fall into loops).
+- `next_step`: encouragement carries one next step, and it is not the message again.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Any
+
+from ai_backend.domain import FeedbackKind
+
+Locale = str
+
+# (fewest, most) 字 for zh-TW and words for en, over message and next step together: the
+# member reads both. DaoDao's specs: encouragement 50-150 字, a weekly summary at most 150 字.
+# About two-thirds of an English word carries what one 字 does, so 150 字 is about 100 words.
+LENGTH: dict[Locale, dict[str, tuple[int, int]]] = {
+    "zh-TW": {
+        "checkin_encouragement": (50, 150),
+        "weekly_summary": (30, 150),
+        "completion_insight": (50, 150),
+    },
+    "en": {
+        "checkin_encouragement": (25, 100),
+        "weekly_summary": (20, 100),
+        "completion_insight": (25, 100),
+    },
+}
+# What the output grammar lets the model write, a little above the bounds above: an answer that
+# runs into these was cut off.
+GRAMMAR_CHARS: dict[Locale, dict[str, int]] = {
+    "zh-TW": {"message": 180, "next_step": 60},
+    "en": {"message": 700, "next_step": 240},
+}
+CHECKS = (
+    "schema",
+    "length",
+    "unfinished",
+    "language",
+    "script",
+    "numbers",
+    "grounding",
+    "streak",
+    "tone",
+    "voice",
+    "repetition",
+    "next_step",
+)
+
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+FOREIGN_SCRIPT = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff]")  # kana, Hangul, Cyrillic
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
+ENDS_SENTENCE = ("。", "！", "？", "!", "?", ".", "…", "」", "』", "）", ")", "\uff5e", "~")
+STREAK = re.compile(
+    r"連續|連勝|不間斷|沒有間斷|天天打卡|排行|排名|名次|streak|consecutive|in a row|leaderboard|"
+    r"\brank(?:ed|ing|s)?\b|unbroken",
+    re.IGNORECASE,
+)
+BLAME = re.compile(
+    r"可惜|中斷|斷掉|斷了|偷懶|懶惰|失望|不應該|落後|罪惡|pity|shame|lazy|disappoint|lapse|"
+    r"slack|fell behind|falling behind|should have|guilt|"
+    # A companion that offers itself as a help desk is not what DaoDao's feedback is.
+    r"有任何問題|需要幫助|需要協助|隨時告訴我|隨時可以來找我|隨時向我|"
+    r"feel free to|let me know|reach out",
+    re.IGNORECASE,
+)
+THIRD_PERSON = re.compile(
+    r"成員|用戶|使用者|學員|the member|this member|the user|the learner", re.IGNORECASE
+)
+ENGLISH_WORDS = frozenset(
+    "the a an you your you're and to of in on for with it is are was this that keep "
+    "today day days time what how".split()
+)
+# Words that name nothing the member did: a match on one of them does not ground an answer.
+GENERIC_BIGRAMS = frozenset(
+    "今天 昨天 明天 一下 一點 一個 一些 自己 我們 你們 還是 可以 覺得 開始 繼續 因為 所以 但是 "
+    "然後 什麼 這個 那個 一天 每天 有點 真的 學習 練習 打卡 實踐 時間 進度 計畫 目標 東西 "
+    "沒有 不是 就是 已經 如何 怎麼 感覺 心情 今日 這次 這週 本週".split()
+)
+STOPWORDS = frozenset(
+    "the and for with that this from have has was were are you your our their they them "
+    "about into just only some more than then today day days time week practice check "
+    "checkin check-in note notes learning learn really very much also what when how".split()
+)
+
+# Numbers written as words. 一/one are left out: "one small step", 一起, 一點 state no fact.
+ZH_DIGITS = {"二": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+ZH_COUNTED = re.compile(
+    r"([零一二兩三四五六七八九十百]+)\s*(?:個)?(天|次|週|周|篇|頁|本|章|分鐘|小時|公里|題|首|幅|張|遍|堂|課|回|則|件|項|年|月|日)"
+)
+EN_NUMBERS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "hundred": 100,
+    "twice": 2,
+    "thrice": 3,
+}
+DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    message: str
+    next_step: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Grounds:
+    """What the member data lets an answer say: its numbers and the words it may name."""
+
+    numbers: frozenset[float]
+    bigrams: frozenset[str]  # Han bigrams that name what the member did
+    words: frozenset[str]  # stems of the Latin words that do
+    quoted: frozenset[str]  # every Han bigram of the data: an English answer may quote them
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _numbers_in_data(value: Any) -> Iterator[float]:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        yield float(value)
+    elif isinstance(value, str):
+        try:  # a date gives its year, month and day
+            day = date.fromisoformat(value)
+        except ValueError:
+            yield from stated_numbers(value)
+        else:
+            yield from (float(day.year), float(day.month), float(day.day))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers_in_data(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _numbers_in_data(item)
+
+
+def _zh_number(text: str) -> float | None:
+    """二 … 九十九, 兩, 百 forms; None for what this does not read (a lone 一 among them)."""
+    if text in ZH_DIGITS:
+        return ZH_DIGITS[text]
+    if "百" in text:
+        head, _, rest = text.partition("百")
+        hundreds = ZH_DIGITS.get(head, 1 if head in ("", "一") else 0)
+        tail = _zh_number(rest.lstrip("零")) if rest else 0
+        return None if not hundreds or tail is None else hundreds * 100 + tail
+    if "十" in text:
+        head, _, rest = text.partition("十")
+        tens = ZH_DIGITS.get(head, 1 if head in ("", "一") else 0)
+        ones = ZH_DIGITS.get(rest, 1 if rest == "一" else 0) if rest else 0
+        return None if not tens or (rest and not ones) else tens * 10 + ones
+    return None
+
+
+def stated_numbers(text: str) -> Iterator[float]:
+    """The numbers a text states: digits, Chinese numerals before a counter, English words."""
+    for match in DIGITS.finditer(text):
+        yield float(match.group().replace(",", ""))
+    for match in ZH_COUNTED.finditer(text):
+        value = _zh_number(match.group(1))
+        if value is not None:
+            yield float(value)
+    for word in LATIN_WORD.findall(text):
+        value = EN_NUMBERS.get(word.lower())
+        if value is not None:
+            yield float(value)
+
+
+def _stem(word: str) -> str:
+    word = word.lower().strip("'\u2019-")
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def _bigrams(text: str) -> Iterator[str]:
+    for run in re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", text):
+        yield from (run[i : i + 2] for i in range(len(run) - 1))
+
+
+def _content_words(text: str) -> Iterator[str]:
+    for word in LATIN_WORD.findall(text):
+        stem = _stem(word)
+        if len(stem) >= 3 and stem not in STOPWORDS:
+            yield stem
+
+
+def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Grounds:
+    """The grounds an answer about `data` may stand on: its numbers (and `extra_numbers`, such as
+    the seven days a weekly summary covers), and the words of what the member did."""
+    named = [data.get("practice", ""), data.get("action", ""), *data.get("tags", [])]
+    named.extend(c.get("note", "") for c in data.get("checkins", []))
+    named.extend(t for c in data.get("checkins", []) for t in c.get("tags", []))
+    text = " ".join(s for s in named if s)
+    return Grounds(
+        numbers=frozenset([1.0, *_numbers_in_data(data), *map(float, extra_numbers)]),
+        bigrams=frozenset(_bigrams(text)) - GENERIC_BIGRAMS,
+        words=frozenset(_content_words(text)),
+        quoted=frozenset(b for s in _strings(data) for b in _bigrams(s)),
+    )
+
+
+@cache
+def _to_taiwan() -> Any:
+    import opencc
+
+    return opencc.OpenCC("s2twp")
+
+
+def to_taiwan(text: str) -> str:
+    """Simplified characters and mainland wording to Taiwan's (OpenCC `s2twp`)."""
+    return str(_to_taiwan().convert(text))
+
+
+HALF_WIDTH = {",": "，", "!": "！", "?": "？", ":": "：", ";": "；"}
+# ASCII punctuation right after a Han character (models write "很好,繼續" for 很好，繼續).
+HAN_THEN_ASCII = re.compile(r"(?<=[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])([,!?:;]|\.(?!\d))")
+
+
+def _full_width(text: str) -> str:
+    return HAN_THEN_ASCII.sub(lambda m: HALF_WIDTH.get(m.group(1), "。"), text)
+
+
+def localise(answer: Answer, locale: Locale) -> Answer:
+    """A zh-TW answer in Taiwan's characters and wording, with Chinese punctuation; en as is."""
+    if locale != "zh-TW":
+        return Answer(answer.message.strip(), (answer.next_step or "").strip() or None)
+
+    def fix(text: str) -> str:
+        return _full_width(to_taiwan(text.strip()))
+
+    return Answer(fix(answer.message), fix(answer.next_step or "") or None)
+
+
+@cache
+def _to_taiwan_characters() -> Any:
+    import opencc
+
+    return opencc.OpenCC("s2tw")
+
+
+def _in_big5(char: str) -> bool:
+    try:
+        char.encode("cp950")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def simplified_only(text: str) -> list[str]:
+    """The Simplified-only characters of `text`: outside Big5 (cp950, the set Traditional
+    Chinese is written in) and changed by OpenCC's `s2tw`. OpenCC alone cannot tell: it also
+    changes characters Taiwan writes every day (台, 群, 里); Big5 alone would flag rare
+    Traditional characters."""
+    convert = _to_taiwan_characters().convert
+    return sorted(
+        {c for c in HAN.findall(text) if not _in_big5(c) and convert(c) != c},
+    )
+
+
+def measure(text: str, locale: Locale) -> int:
+    """Length as DaoDao counts it: 字 (characters other than spaces) or English words."""
+    if locale == "en":
+        return len(LATIN_WORD.findall(text)) + len(HAN.findall(text))
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def _strip_trailing_symbols(text: str) -> str:
+    text = text.rstrip()
+    while text and (unicodedata.category(text[-1]) in ("So", "Sk", "Cf") or text[-1].isspace()):
+        text = text[:-1]
+    return text
+
+
+def _language_ok(text: str, locale: Locale, grounds: Grounds) -> bool:
+    if FOREIGN_SCRIPT.search(text):
+        return False
+    han = len(HAN.findall(text))
+    words = LATIN_WORD.findall(text)
+    if locale == "en":
+        # Chinese quoted from the member data (a title, a tag) is fine; other Chinese is not.
+        own = sum(1 for bigram in _bigrams(text) if bigram not in grounds.quoted)
+        english = sum(1 for w in words if w.lower() in ENGLISH_WORDS)
+        return own <= 2 and english >= 3
+    latin = sum(len(w) for w in words if _stem(w) not in grounds.words)
+    return han >= 10 and han >= 2 * latin
+
+
+def _names_something(text: str, grounds: Grounds) -> bool:
+    if any(bigram in grounds.bigrams for bigram in _bigrams(text)):
+        return True
+    return any(word in grounds.words for word in _content_words(text))
+
+
+SENTENCE_END = re.compile(r"[。！？!?.；;\n]+")
+
+
+def _repeats(text: str) -> bool:
+    """A sentence said twice, or a stretch of 8 characters said three times."""
+    sentences = [" ".join(s.split()).lower() for s in SENTENCE_END.split(text)]
+    seen = [s for s in sentences if len(s) >= 4]
+    if len(seen) != len(set(seen)):
+        return True
+    squeezed = "".join(text.split())
+    grams = Counter(squeezed[i : i + 8] for i in range(len(squeezed) - 7))
+    return any(n >= 3 for n in grams.values())
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = a.strip(), b.strip()
+    if not a or not b:
+        return False
+    if a in b or b in a:
+        return True
+    sa, sb = set(a), set(b)
+    return len(sa & sb) / len(sa | sb) > 0.8
+
+
+def failed_checks(
+    answer: Answer, *, kind: FeedbackKind, locale: Locale, grounds: Grounds
+) -> list[str]:
+    """The names of the checks `answer` fails, in `CHECKS` order; empty when it may be stored."""
+    message = answer.message.strip()
+    step = (answer.next_step or "").strip()
+    both = f"{message}\n{step}" if step else message
+    failed: set[str] = set()
+    low, high = LENGTH[locale][kind]
+    if not low <= measure(both, locale) <= high:
+        failed.add("length")
+    caps = GRAMMAR_CHARS[locale]
+    if (
+        not _strip_trailing_symbols(message).endswith(ENDS_SENTENCE)
+        or len(answer.message) >= caps["message"]
+        or len(answer.next_step or "") >= caps["next_step"]
+    ):
+        failed.add("unfinished")
+    if not _language_ok(both, locale, grounds):
+        failed.add("language")
+    if locale == "zh-TW" and simplified_only(both):
+        failed.add("script")
+    if any(n not in grounds.numbers for n in stated_numbers(both)):
+        failed.add("numbers")
+    if not _names_something(both, grounds):
+        failed.add("grounding")
+    if STREAK.search(both):
+        failed.add("streak")
+    if BLAME.search(both):
+        failed.add("tone")
+    if THIRD_PERSON.search(both):
+        failed.add("voice")
+    if _repeats(message) or _repeats(step):
+        failed.add("repetition")
+    if kind == "checkin_encouragement" and (not step or _similar(message, step)):
+        failed.add("next_step")
+    elif step and _similar(message, step):
+        failed.add("next_step")
+    return [name for name in CHECKS if name in failed]

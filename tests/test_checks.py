@@ -1,0 +1,214 @@
+"""The checks every answer passes before it is stored, and the templates that stand in for one.
+
+Each case is an answer a small model really writes (most from Qwen2.5-Coder-1.5B on these
+practices), good or bad in one way, so a check that stops seeing its fault fails here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from ai_backend.domain import FEEDBACK_KINDS
+from ai_backend.feedback.checks import (
+    Answer,
+    failed_checks,
+    grounds,
+    localise,
+    simplified_only,
+    stated_numbers,
+)
+from ai_backend.feedback.fallback import template_answer
+from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
+
+START = date(2026, 11, 1)
+READING = PracticeFacts(
+    title="閱讀《People-Based Learning》",
+    action="每天讀 10 頁並寫下一個想法",
+    tags=["閱讀", "自學"],
+    start_date=START,
+    duration_days=21,
+    checkins=[
+        CheckinNote(START + timedelta(days=1), "good", "讀完第一章，作者說學習是關係的累積。"),
+        CheckinNote(START + timedelta(days=2), "neutral", "今天只讀了5頁，有點累。", ["閱讀"]),
+        CheckinNote(START + timedelta(days=5), "happy", "第三章講社群，想到島島的讀書會。"),
+    ],
+)
+SKETCHING = PracticeFacts(
+    title="Daily sketching",
+    action="draw one small thing",
+    tags=["drawing"],
+    start_date=START,
+    duration_days=30,
+    checkins=[
+        CheckinNote(START + timedelta(days=1), "happy", "sketched the view from my window"),
+        CheckinNote(START + timedelta(days=2), "bored", "only ten minutes today, but I kept going"),
+        CheckinNote(START + timedelta(days=6), "good", "tried a new brush and it felt strange"),
+    ],
+)
+
+
+def built(kind: str, locale: str, practice: PracticeFacts) -> Prompt:
+    return build_prompt(kind, locale, practice, today=practice.checkins[-1].day)  # type: ignore[arg-type]
+
+
+def check(answer: Answer, kind: str, locale: str, practice: PracticeFacts) -> list[str]:
+    prompt = built(kind, locale, practice)
+    facts = grounds(prompt.data, extra_numbers=prompt.task_numbers)
+    return failed_checks(answer, kind=kind, locale=locale, grounds=facts)  # type: ignore[arg-type]
+
+
+GOOD_ZH = Answer(
+    "歡迎回來！你讀到第三章，從社群想到了島島的讀書會，這是把書裡的想法帶回自己生活的好例子。"
+    "前面那天只讀了 5 頁也沒關係，照自己的步調走就好。",
+    "今天挑第三章裡一句最有感的話，寫進下一次的打卡。",
+)
+GOOD_EN = Answer(
+    "Welcome back! Trying a new brush that felt strange is exactly how sketching grows, and you "
+    "still drew your one small thing. The view from your window and ten quiet minutes all count.",
+    "Sketch the same window view with the new brush and note what changed.",
+)
+
+
+def test_good_answers_pass_every_check() -> None:
+    assert check(GOOD_ZH, "checkin_encouragement", "zh-TW", READING) == []
+    assert check(GOOD_EN, "checkin_encouragement", "en", SKETCHING) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "failed"),
+    [
+        # Cut off where the output grammar stopped it.
+        (Answer("你讀到第三章，想到島島的讀書會，這" + "很" * 170, "寫一句。"), "unfinished"),
+        (
+            Answer(
+                "你讀到第三章，想到島島的讀書會，真的很棒，我們一起繼續讀下去吧，加", "寫一句。"
+            ),
+            "unfinished",
+        ),
+        # Too short to be worth reading.
+        (Answer("你今天學到了什麼？", "讀一頁。"), "length"),
+        # English for a zh-TW member.
+        (Answer(GOOD_EN.message, GOOD_EN.next_step), "language"),
+        # Simplified characters OpenCC cannot know to convert are still caught.
+        (Answer(GOOD_ZH.message + "这本书真有意思。", GOOD_ZH.next_step), "script"),
+        # A number the member never wrote.
+        (Answer(GOOD_ZH.message.replace("5 頁", "8 頁"), GOOD_ZH.next_step), "numbers"),
+        (Answer(GOOD_ZH.message.replace("5 頁", "三十頁"), GOOD_ZH.next_step), "numbers"),
+        # Says nothing about what they did.
+        (
+            Answer(
+                "你今天也來了，真的很好。照自己的步調慢慢走，每一天都有意義，我們都在這裡陪著你。",
+                "明天再來看看自己想做什麼，慢慢來就好。",
+            ),
+            "grounding",
+        ),
+        (Answer(GOOD_ZH.message + "你已經連續打卡三天了！", GOOD_ZH.next_step), "streak"),
+        (Answer(GOOD_ZH.message.replace("也沒關係", "有點可惜"), GOOD_ZH.next_step), "tone"),
+        (Answer(GOOD_ZH.message + "如果你有任何問題，隨時告訴我！", GOOD_ZH.next_step), "tone"),
+        (Answer(GOOD_ZH.message.replace("你讀到", "成員讀到"), GOOD_ZH.next_step), "voice"),
+        (
+            Answer("你讀到第三章，想到島島的讀書會。" + "你累了，但心情很好。" * 3, "寫一句。"),
+            "repetition",
+        ),
+        (Answer(GOOD_ZH.message, None), "next_step"),
+        (Answer(GOOD_ZH.message, GOOD_ZH.message[:40]), "next_step"),
+    ],
+)
+def test_each_fault_is_caught_by_its_check(answer: Answer, failed: str) -> None:
+    assert failed in check(answer, "checkin_encouragement", "zh-TW", READING)
+
+
+def test_an_english_answer_may_quote_the_members_chinese_title_but_not_write_chinese() -> None:
+    practice = PracticeFacts("每日英文閱讀", "讀一篇短文", ["閱讀"], START, 21, READING.checkins)
+    quoting = Answer(
+        'You kept up "每日英文閱讀" this week and reached the third chapter, thinking of the '
+        "DaoDao reading group. Reading only 5 pages one day still moved you forward.",
+        "Pick one sentence from chapter three and write it into your next check-in.",
+    )
+    assert check(quoting, "checkin_encouragement", "en", practice) == []
+    chinese = Answer(quoting.message + " 繼續加油，你做得很好，慢慢來。", quoting.next_step)
+    assert "language" in check(chinese, "checkin_encouragement", "en", practice)
+
+
+def test_a_weekly_summary_may_name_its_seven_days_and_the_counts_it_was_given() -> None:
+    answer = Answer(
+        "這七天你打卡 3 次：讀完第一章、有一天只讀了 5 頁，也在第三章想到島島的讀書會。"
+        "心情有不錯、普通和開心。",
+        "挑一則心得再讀一次。",
+    )
+    assert check(answer, "weekly_summary", "zh-TW", READING) == []
+    assert "numbers" in check(
+        Answer(answer.message.replace("3 次", "4 次"), answer.next_step),
+        "weekly_summary",
+        "zh-TW",
+        READING,
+    )
+
+
+def test_numbers_are_read_in_digits_chinese_numerals_and_english_words() -> None:
+    assert sorted(stated_numbers("讀了 12 頁，三天，兩次，二十一天，seven days, twice")) == [
+        2,
+        2,
+        3,
+        7,
+        12,
+        21,
+    ]
+    # 一 and "one" state no fact: 一起, 一點, one small step.
+    assert list(stated_numbers("一起讀一點，one small step")) == []
+
+
+def test_zh_tw_output_is_brought_to_taiwans_characters_and_punctuation() -> None:
+    answer = localise(Answer("你的软件笔记写得很好,继续加油!", "明天读一页."), "zh-TW")
+    assert answer == Answer("你的軟體筆記寫得很好，繼續加油！", "明天讀一頁。")
+    # Characters Taiwan writes every day are not Simplified, though OpenCC would change them.
+    assert simplified_only("台北的讀書會群組裡，只有一公里遠") == []
+    assert set(simplified_only("学习这本书")) == set("学习这书")
+
+
+def test_english_answers_are_left_as_written() -> None:
+    assert localise(Answer(" Nice sketch. ", " Draw again. "), "en") == Answer(
+        "Nice sketch.", "Draw again."
+    )
+
+
+PRACTICES = [
+    READING,
+    SKETCHING,
+    # Moods only, no notes, no tags, a long gap.
+    PracticeFacts(
+        "30 天日文 N3 準備",
+        "每天背 20 個單字",
+        [],
+        START,
+        30,
+        [
+            CheckinNote(START, "give_up", None),
+            CheckinNote(START + timedelta(days=9), "frustrated", None),
+        ],
+    ),
+    # A very long title, a single check-in.
+    PracticeFacts(
+        "用三個月的時間從零開始學會用 Python 寫資料分析報告並且發表在社群裡" * 2,
+        "每天寫一段 pandas 程式",
+        ["Python", "資料分析"],
+        START,
+        90,
+        [CheckinNote(START + timedelta(days=3), None, "今天學了 groupby", ["Python"])],
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", FEEDBACK_KINDS)
+@pytest.mark.parametrize("locale", ["zh-TW", "en"])
+@pytest.mark.parametrize("practice", PRACTICES, ids=lambda p: p.title[:12])
+def test_every_template_passes_every_check(kind: str, locale: str, practice: PracticeFacts) -> None:
+    prompt = built(kind, locale, practice)
+    answer = template_answer(prompt.kind, prompt.locale, prompt.data)
+    assert check(answer, kind, locale, practice) == [], answer
+    # It names the practice, and never quotes a note (a note can carry anything).
+    assert practice.title[:10] in answer.message
+    for checkin in practice.checkins:
+        assert not checkin.note or checkin.note not in answer.message
