@@ -264,6 +264,19 @@ def bench_feedback(
     run_feedback(jobs, out)
 
 
+@bench_cli.command("feedback-quality")
+def bench_feedback_quality(
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="run only the first N scenarios (of 42)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="also write the JSON result here")] = None,
+) -> None:
+    """What the feedback says: the service's checks, orders in notes, templates, job time."""
+    from bench.feedback_quality import run as run_quality
+
+    run_quality(limit, out)
+
+
 @bench_cli.command("gateway")
 def bench_gateway(
     out: Annotated[Path | None, typer.Option(help="also write the JSON result here")] = None,

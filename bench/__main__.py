@@ -7,7 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import feedback, gateway, latency, recommend, search, soak, startup
+from bench import (
+    feedback,
+    feedback_quality,
+    gateway,
+    latency,
+    recommend,
+    search,
+    soak,
+    startup,
+)
 
 BENCHMARKS: dict[str, Callable[[Path], Any]] = {
     "startup": startup.main,
@@ -15,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[Path], Any]] = {
     "latency": lambda data: latency.run(data, [10_000, 100_000]),
     "recommend": lambda data: recommend.run(data / "ml-latest-small"),
     "feedback": lambda data: feedback.run(),
+    "feedback-quality": lambda data: feedback_quality.run(),
     "gateway": lambda data: gateway.run(),
     # The short soak; `make bench-soak` runs it for 5 minutes.
     "soak": lambda data: soak.run(seconds=60),

@@ -14,7 +14,7 @@ from ai_backend.domain import FeedbackKind
 from ai_backend.feedback.checks import Answer
 from ai_backend.feedback.prompts import GAP_DAYS, Locale
 
-NAME_CHARS = 24  # of a title or action quoted in a template
+NAME_CHARS = 30  # of a title or action quoted in a template
 
 
 def _name(text: str) -> str:
