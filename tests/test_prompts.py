@@ -55,10 +55,16 @@ def test_every_kind_and_locale_has_a_template(kind: str, locale: str) -> None:
     assert "{" not in messages[1]["content"].split("</member_data>")[1]
     assert ("繁體中文" in messages[0]["content"]) is (locale == "zh-TW")
     block = data_block(built)
-    assert block["day"] == 3
-    assert block["of_days"] == 30
     assert not [key for key in block if "streak" in key], "no streak reaches the model"
-    assert block["checkins_total"] == 3
+    if kind == "weekly_summary":
+        # Its own seven days, clipped to the practice's start; not the whole plan's counts.
+        assert block["week"]["from"] == START.isoformat()  # type: ignore[index]
+        assert block["week"]["checkins"] == 3  # type: ignore[index]
+        assert "of_days" not in block
+    else:
+        assert block["day"] == 3
+        assert block["of_days"] == 30
+        assert block["checkins_total"] == 3
     assert prompt_version()
 
 

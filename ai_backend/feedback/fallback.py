@@ -31,7 +31,7 @@ def _listing(counts: dict[str, int], locale: Locale, limit: int = 2) -> str:
 
 def _zh(kind: FeedbackKind, data: dict[str, Any]) -> Answer:
     title, action = _name(data["practice"]), _name(data["action"])
-    total = data["checkins_total"]
+    total = data.get("checkins_total", 0)
     if kind == "checkin_encouragement":
         gap = data.get("days_since_previous_checkin") or 0
         latest = data["checkins"][-1] if data["checkins"] else {}
@@ -64,7 +64,7 @@ def _zh(kind: FeedbackKind, data: dict[str, Any]) -> Answer:
 
 def _en(kind: FeedbackKind, data: dict[str, Any]) -> Answer:
     title, action = _name(data["practice"]), _name(data["action"])
-    total = data["checkins_total"]
+    total = data.get("checkins_total", 0)
     times = "check-in" if total == 1 else "check-ins"
     if kind == "checkin_encouragement":
         gap = data.get("days_since_previous_checkin") or 0

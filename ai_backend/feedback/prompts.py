@@ -166,13 +166,18 @@ def member_data(
         "practice": _defuse(facts.title),
         "action": _defuse(facts.action),
         "tags": [_defuse(t) for t in facts.tags],
-        "day": min(max(day_n, 1), facts.duration_days) if day_n is not None else None,
-        "of_days": facts.duration_days,
-        "checkins_total": len(facts.checkins),
     }
+    if kind != "weekly_summary":
+        # A weekly summary is about its seven days; the whole plan's counts only confused it.
+        data["day"] = min(max(day_n, 1), facts.duration_days) if day_n is not None else None
+        data["of_days"] = facts.duration_days
+        data["checkins_total"] = len(facts.checkins)
     if kind == "weekly_summary":
+        since = today - timedelta(days=WEEK_DAYS - 1)
+        if facts.start_date is not None:
+            since = max(since, min(facts.start_date, today))
         data["week"] = {
-            "from": (today - timedelta(days=WEEK_DAYS - 1)).isoformat(),
+            "from": since.isoformat(),
             "to": today.isoformat(),
             "checkins": len(shown),
             "moods": _counts([moods[c.mood] for c in shown if c.mood]),
