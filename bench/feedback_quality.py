@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import tempfile
+import time
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -135,7 +136,7 @@ async def run_scenarios(
     ) as client:
         for scenario in scenarios:
             user = {"display_name": scenario.practice.key, "locale": scenario.practice.locale}
-            (await client.put(f"/v1/users/q-{scenario.practice.key}", json=user)).raise_for_status()
+            ok(await client.put(f"/v1/users/q-{scenario.practice.key}", json=user))
         # Warm-up (not counted): the worker loads the model on its first job.
         warm = scenarios[0]
         await submit(client, warm, "warm")
@@ -144,7 +145,7 @@ async def run_scenarios(
         for n, scenario in enumerate(scenarios, 1):
             before = counters((await client.get("/metrics")).text)
             job = await submit(client, scenario, f"s{n}")
-            after = counters((await client.get("/metrics")).text)
+            after = await counted(client, before)
             made, failed = generations_of(before, after)
             results.append(
                 {"scenario": scenario, "job": job, "generations": made, "failed": failed}
@@ -156,6 +157,27 @@ async def run_scenarios(
                 flush=True,
             )
         return results
+
+
+async def counted(client: httpx.AsyncClient, before: Counter[str]) -> Counter[str]:
+    """The counters once the worker has counted the job's answer: it does so just after the job
+    is announced finished, so poll for it, with a deadline."""
+    answers = ("model", "template")
+    keys = [f'daodao_feedback_answers_total{{source="{source}"}}' for source in answers]
+    deadline = time.monotonic() + 30
+    while True:
+        after = counters((await client.get("/metrics")).text)
+        if sum(after[k] for k in keys) > sum(before[k] for k in keys):
+            return after
+        if time.monotonic() > deadline:
+            raise SystemExit("the worker did not count the job's answer within 30 s")
+        await asyncio.sleep(0.1)
+
+
+def ok(response: httpx.Response) -> httpx.Response:
+    if response.is_error:
+        raise SystemExit(f"{response.request.url}: {response.status_code} {response.text}")
+    return response
 
 
 async def submit(client: httpx.AsyncClient, scenario: Scenario, tag: str) -> dict[str, Any]:

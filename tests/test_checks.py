@@ -6,7 +6,7 @@ practices), good or bad in one way, so a check that stops seeing its fault fails
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -21,32 +21,7 @@ from ai_backend.feedback.checks import (
 )
 from ai_backend.feedback.fallback import template_answer
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
-
-START = date(2026, 11, 1)
-READING = PracticeFacts(
-    title="閱讀《People-Based Learning》",
-    action="每天讀 10 頁並寫下一個想法",
-    tags=["閱讀", "自學"],
-    start_date=START,
-    duration_days=21,
-    checkins=[
-        CheckinNote(START + timedelta(days=1), "good", "讀完第一章，作者說學習是關係的累積。"),
-        CheckinNote(START + timedelta(days=2), "neutral", "今天只讀了5頁，有點累。", ["閱讀"]),
-        CheckinNote(START + timedelta(days=5), "happy", "第三章講社群，想到島島的讀書會。"),
-    ],
-)
-SKETCHING = PracticeFacts(
-    title="Daily sketching",
-    action="draw one small thing",
-    tags=["drawing"],
-    start_date=START,
-    duration_days=30,
-    checkins=[
-        CheckinNote(START + timedelta(days=1), "happy", "sketched the view from my window"),
-        CheckinNote(START + timedelta(days=2), "bored", "only ten minutes today, but I kept going"),
-        CheckinNote(START + timedelta(days=6), "good", "tried a new brush and it felt strange"),
-    ],
-)
+from tests.feedback_practices import READING, SKETCHING, START
 
 
 def built(kind: str, locale: str, practice: PracticeFacts) -> Prompt:

@@ -4,8 +4,8 @@ Each check has a name; an answer that fails one is generated again, and the name
 `/metrics` and onto the job. The checks read only the answer and the member data the model was
 shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the model saw.
 
-- `length`: what the member reads (message and next step) is within the kind's bounds, counted
-  in 字 (characters other than spaces) for zh-TW and in words for en.
+- `length`: the message is within the kind's bounds and the next step is one short sentence,
+  counted in 字 (characters other than spaces) for zh-TW and in words for en.
 - `unfinished`: the message ends on a finished sentence, and neither part stops at the length
   the output grammar allows (which is how a cut-off answer looks).
 - `language`: zh-TW is written in Chinese, en in English; no kana, Hangul or Cyrillic.
@@ -36,9 +36,9 @@ from ai_backend.domain import FeedbackKind
 
 Locale = str
 
-# (fewest, most) 字 for zh-TW and words for en, over message and next step together: the
-# member reads both. DaoDao's specs: encouragement 50-150 字, a weekly summary at most 150 字.
-# About two-thirds of an English word carries what one 字 does, so 150 字 is about 100 words.
+# (fewest, most) 字 of the message for zh-TW and words for en, as DaoDao's specs bound it:
+# encouragement 50-150 字, a weekly summary at most 150 字. About two-thirds of an English word
+# carries what one 字 does, so 150 字 is about 100 words. The next step is one short sentence.
 LENGTH: dict[Locale, dict[str, tuple[int, int]]] = {
     "zh-TW": {
         "checkin_encouragement": (50, 150),
@@ -51,6 +51,7 @@ LENGTH: dict[Locale, dict[str, tuple[int, int]]] = {
         "completion_insight": (25, 100),
     },
 }
+NEXT_STEP_MAX: dict[Locale, int] = {"zh-TW": 50, "en": 35}
 # What the output grammar lets the model write, a little above the bounds above: an answer that
 # runs into these was cut off.
 GRAMMAR_CHARS: dict[Locale, dict[str, int]] = {
@@ -346,13 +347,15 @@ SENTENCE_END = re.compile(r"[。！？!?.；;\n]+")
 
 
 def _repeats(text: str) -> bool:
-    """A sentence said twice, or a stretch of 8 characters said three times."""
+    """A sentence said twice, or a stretch said three times: 8 characters of Chinese, or 24 of
+    English (where a date such as "November" may well come back)."""
     sentences = [" ".join(s.split()).lower() for s in SENTENCE_END.split(text)]
     seen = [s for s in sentences if len(s) >= 4]
     if len(seen) != len(set(seen)):
         return True
-    squeezed = "".join(text.split())
-    grams = Counter(squeezed[i : i + 8] for i in range(len(squeezed) - 7))
+    squeezed = "".join(text.split()).lower()
+    size = 8 if len(HAN.findall(text)) * 2 >= len(squeezed) else 24
+    grams = Counter(squeezed[i : i + size] for i in range(len(squeezed) - size + 1))
     return any(n >= 3 for n in grams.values())
 
 
@@ -375,7 +378,7 @@ def failed_checks(
     both = f"{message}\n{step}" if step else message
     failed: set[str] = set()
     low, high = LENGTH[locale][kind]
-    if not low <= measure(both, locale) <= high:
+    if not low <= measure(message, locale) <= high or measure(step, locale) > NEXT_STEP_MAX[locale]:
         failed.add("length")
     caps = GRAMMAR_CHARS[locale]
     if (

@@ -121,8 +121,13 @@ def _defuse(text: str) -> str:
 ADDRESSED_TO_MODEL = re.compile(
     r"(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|above|previous)|"
     r"system prompt|you are now|act as|pretend (to be|you)|(reply|respond|answer|write) only|"
-    r"(忽略|無視|无视|忘記|忘记|不要理會).{0,12}(指示|指令|規則|规则|提示|設定|设定|以上|上面|之前)|"
-    r"你現在是|你现在是|扮演|只(回覆|回复|回答|輸出|输出)|系統提示|系统提示|提示詞|提示词",
+    r"new (task|instructions?)\b|\b(answer|reply|respond) in [A-Z][a-z]+|"
+    r"\bsign (it|your answer|off) as\b|"
+    r"(忽略|無視|无视|忘記|忘记|不要理會).{0,12}(指示|指令|規則|规则|提示|設定|设定)|"
+    r"(忽略|無視|无视)(以上|上面|之前)|"
+    r"你現在是|你现在是|扮演|只(回覆|回复|回答|輸出|输出)|系統提示|系统提示|提示詞|提示词|"
+    r"(請你|请你|你要|你必須|你必须|請|请).{0,12}(改用|用).{0,6}(回答|回覆|回复|回應|回应|輸出|输出)|"
+    r"(回答|回覆|回复)的?(最後|最后|結尾|结尾).{0,8}(加上|寫上|写上)",
     re.IGNORECASE,
 )
 
