@@ -16,8 +16,11 @@ from ai_backend.feedback.checks import (
     failed_checks,
     grounds,
     localise,
+    measure,
+    sentences,
     simplified_only,
     stated_numbers,
+    trim,
 )
 from ai_backend.feedback.fallback import template_answer
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
@@ -187,3 +190,60 @@ def test_every_template_passes_every_check(kind: str, locale: str, practice: Pra
     assert practice.title[:10] in answer.message
     for checkin in practice.checkins:
         assert not checkin.note or checkin.note not in answer.message
+
+
+def trimmed(answer: Answer, kind: str = "checkin_encouragement") -> Answer | None:
+    prompt = built(kind, "zh-TW", READING)
+    facts = grounds(prompt.data, extra_numbers=prompt.task_numbers)
+    failed = failed_checks(answer, kind=kind, locale="zh-TW", grounds=facts)  # type: ignore[arg-type]
+    assert failed, "the answer should fail before it is trimmed"
+    return trim(answer, failed, kind=kind, locale="zh-TW", grounds=facts)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "你已經讀了 35 頁，真厲害。",  # an invented number
+        "如果你有任何問題，隨時告訴我！",  # a help-desk offer
+        "你已經連續打卡好幾天了！",  # a streak
+        "前面那天只讀了 5 頁也沒關係，照自己的步調走就好。",  # a sentence said again
+        "希望你繼續讀下去，把每一章的想法都",  # cut off
+    ],
+)
+def test_a_sentence_too_many_is_trimmed_and_the_rest_kept(extra: str) -> None:
+    answer = Answer(GOOD_ZH.message + extra, GOOD_ZH.next_step)
+    assert trimmed(answer) == GOOD_ZH
+
+
+def test_an_answer_too_long_loses_its_last_sentences_down_to_the_bound() -> None:
+    more = (
+        "你寫下的每一個想法，都是島島讀書會上可以分享的話題，也是之後回頭看時最珍貴的紀錄。"
+        "讀書會的夥伴們一定也會想聽聽你從第三章得到的啟發，說不定還能一起討論作者的觀點。"
+        "等你讀完整本書，再把這些想法串起來，就是一份屬於你自己的讀書筆記。"
+    )
+    long = Answer(GOOD_ZH.message + more, GOOD_ZH.next_step)
+    assert measure(long.message, "zh-TW") > 150
+    kept = trimmed(long)
+    assert kept is not None
+    assert kept.message.startswith(GOOD_ZH.message)
+    assert measure(kept.message, "zh-TW") <= 150
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Answer(GOOD_EN.message, GOOD_EN.next_step),  # the wrong language: generate again
+        Answer(GOOD_ZH.message, None),  # no next step
+        Answer("你已經讀了 35 頁。", "讀一頁。"),  # nothing left once trimmed
+    ],
+)
+def test_faults_outside_whole_sentences_are_not_trimmed(answer: Answer) -> None:
+    assert trimmed(answer) is None
+
+
+def test_sentences_split_on_their_ends_but_not_inside_a_number() -> None:
+    assert sentences("你讀了 3.5 頁。Nice work! 明天見？") == [
+        "你讀了 3.5 頁。",
+        "Nice work! ",
+        "明天見？",
+    ]

@@ -82,8 +82,8 @@ async def _changed(job: FeedbackJob, status: str) -> None:
         send_task(app, CALLBACK_TASK, args=[str(job.id)])
 
 
-async def _counted(source: str, rejected: list[list[str]]) -> None:
-    await count_answer((await worker_state()).redis, source, rejected)
+async def _counted(source: str, rejected: list[list[str]], trimmed: list[str]) -> None:
+    await count_answer((await worker_state()).redis, source, rejected, trimmed)
 
 
 async def _generate(job_id: str) -> str:

@@ -19,6 +19,9 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
 - `voice`: it speaks to the member ("you"), not about them ("the member", 該成員).
 - `repetition`: no sentence said twice, no phrase looping (small models fall into loops).
 - `next_step`: encouragement carries one next step, and it is not the message again.
+
+An answer whose only faults lie in whole sentences (an invented number, a help-desk offer, a
+sentence said twice, one too many) is trimmed of them when what is left passes (`trim`).
 """
 
 from __future__ import annotations
@@ -408,3 +411,51 @@ def failed_checks(
     elif step and _similar(message, step):
         failed.add("next_step")
     return [name for name in CHECKS if name in failed]
+
+
+# One sentence with its closing punctuation and the spaces after it; a full stop between digits
+# (3.5) does not end one.
+SENTENCE = re.compile(r"[^。！？!?…\n]*?(?:[。！？!?…]+|\.(?!\d)|\n|$)[」』）)\"'\u201d\u2019]*\s*")
+# What trimming may take out of a message: a sentence that fails one of these on its own.
+TRIMMABLE = frozenset({"length", "unfinished", "numbers", "streak", "tone", "voice", "repetition"})
+
+
+def sentences(text: str) -> list[str]:
+    return [s for s in SENTENCE.findall(text) if s.strip()]
+
+
+def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str]) -> bool:
+    key = " ".join(sentence.split()).lower()
+    if key in seen:
+        return True
+    seen.add(key)
+    return bool(
+        any(n not in grounds.numbers for n in stated_numbers(sentence))
+        or STREAK.search(sentence)
+        or BLAME.search(sentence)
+        or THIRD_PERSON.search(sentence)
+    )
+
+
+def trim(
+    answer: Answer, failed: list[str], *, kind: FeedbackKind, locale: Locale, grounds: Grounds
+) -> Answer | None:
+    """The answer without the sentences that made it fail, if what is left passes every check.
+
+    Small models write a good answer and then one sentence too many: an invented number, an
+    offer of help, a sentence said again, a last one cut off or over the length. Taking those
+    sentences out keeps the model's own words; an answer whose fault is elsewhere (its language,
+    its next step, what it is about) is not trimmed but generated again."""
+    if not failed or not set(failed) <= TRIMMABLE:
+        return None
+    seen: set[str] = set()
+    kept = [s for s in sentences(answer.message) if not _sentence_fault(s, grounds, seen)]
+    while kept and not _strip_trailing_symbols(kept[-1]).endswith(ENDS_SENTENCE):
+        kept.pop()
+    high = LENGTH[locale][kind][1]
+    while kept and measure("".join(kept), locale) > high:
+        kept.pop()
+    trimmed = Answer("".join(kept).strip(), answer.next_step)
+    if not trimmed.message or failed_checks(trimmed, kind=kind, locale=locale, grounds=grounds):
+        return None
+    return trimmed

@@ -7,6 +7,8 @@ reads the hash when `/metrics` is scraped and exposes the counts as Prometheus c
 - `daodao_feedback_failed_checks_total{check=...}`: one per failed check of each rejected
   generation
 - `daodao_feedback_generations_total`: every generation, kept or not
+- `daodao_feedback_trimmed_total{check=...}`: stored model answers that passed only once the
+  sentences failing that check were taken out
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ KEY = "feedback:answers"
 SOURCES = ("model", "template")
 
 
-async def count_answer(redis: Redis, source: str, rejected: list[list[str]]) -> None:
+async def count_answer(
+    redis: Redis, source: str, rejected: list[list[str]], trimmed: list[str]
+) -> None:
     """Count one stored answer, from the worker that stored it."""
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hincrby(KEY, f"source:{source}", 1)
+        if trimmed:
+            pipe.hincrby(KEY, "trimmed", 1)
+        for name in trimmed:
+            pipe.hincrby(KEY, f"trimmed:{name}", 1)
         pipe.hincrby(KEY, "generations", len(rejected) + (source == "model"))
         for names in rejected:
             for name in names:
@@ -69,7 +77,15 @@ class AnswerCounts(Collector):
             "daodao_feedback_generations", "Feedback answers generated, kept or rejected"
         )
         generations.add_metric([], self.values.get("generations", 0))
-        yield from (answers, checks, generations)
+        trimmed = CounterMetricFamily(
+            "daodao_feedback_trimmed",
+            "Stored model answers that passed once sentences were trimmed, by the check those "
+            "sentences failed",
+            labels=["check"],
+        )
+        for name in CHECKS:
+            trimmed.add_metric([name], self.values.get(f"trimmed:{name}", 0))
+        yield from (answers, checks, generations, trimmed)
 
 
 def _text(value: bytes | str) -> str:

@@ -23,7 +23,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
@@ -37,6 +37,7 @@ from ai_backend.feedback.checks import (
     failed_checks,
     grounds,
     localise,
+    trim,
 )
 from ai_backend.feedback.fallback import template_answer
 from ai_backend.feedback.llm import (
@@ -64,8 +65,9 @@ RETRY_AFTER_CAP_SECONDS = 3600.0
 Retry = Callable[[str, float], None]
 # Told of each status a job moves to, after the change is committed.
 Changed = Callable[[FeedbackJob, str], Awaitable[None]]
-# Told of each stored answer: its source, and the checks each rejected generation failed.
-Answered = Callable[[str, list[list[str]]], Awaitable[None]]
+# Told of each stored answer: its source, the checks each rejected generation failed, and those
+# the stored one passed only once trimmed.
+Answered = Callable[[str, list[list[str]], list[str]], Awaitable[None]]
 
 
 def job_prompt(kind: str, locale: str, practice: Practice, checkins: Sequence[Checkin]) -> Prompt:
@@ -93,6 +95,7 @@ class Written:
     prompt_tokens: int
     completion_tokens: int
     last_rejected: str | None = None  # what the model said, the last time it was rejected
+    trimmed: list[str] = field(default_factory=list)  # checks the kept answer passed once trimmed
 
     @property
     def failed_checks(self) -> list[str]:
@@ -125,8 +128,15 @@ async def write_answer(
         output = completion.output
         answer = localise(Answer(output.message, output.next_step), prompt.locale)
         failed = failed_checks(answer, kind=prompt.kind, locale=prompt.locale, grounds=facts)
-        if not failed:
-            return Written(answer, "model", rejected, model, prompt_tokens, completion_tokens, last)
+        kept = (
+            trim(answer, failed, kind=prompt.kind, locale=prompt.locale, grounds=facts)
+            if failed
+            else answer
+        )
+        if kept is not None:
+            return Written(
+                kept, "model", rejected, model, prompt_tokens, completion_tokens, last, failed
+            )
         rejected.append(failed)
         last = output.model_dump_json()
         logger.info("answer rejected", extra={"failed_checks": failed, "generation": n + 1})
@@ -274,7 +284,7 @@ class JobRunner:
         )
         if stored and self.on_answer is not None:
             try:
-                await self.on_answer(written.source, written.rejected)
+                await self.on_answer(written.source, written.rejected, written.trimmed)
             except Exception:
                 logger.exception("answer of job %s not counted", job.id)
         return "succeeded" if stored else "superseded"
