@@ -116,14 +116,17 @@ def counters(metrics: str) -> Counter[str]:
     return found
 
 
-def generations_of(before: Counter[str], after: Counter[str]) -> tuple[int, list[str]]:
-    """Generations a job took, and every check its rejected generations failed."""
+def generations_of(before: Counter[str], after: Counter[str]) -> tuple[int, list[str], list[str]]:
+    """Generations a job took, every check its rejected generations failed, and the checks its
+    stored answer passed only once trimmed."""
     made = after["daodao_feedback_generations_total"] - before["daodao_feedback_generations_total"]
-    failed = []
+    failed, trimmed = [], []
     for name in CHECKS:
         key = f'daodao_feedback_failed_checks_total{{check="{name}"}}'
         failed.extend([name] * (after[key] - before[key]))
-    return made, failed
+        key = f'daodao_feedback_trimmed_total{{check="{name}"}}'
+        trimmed.extend([name] * (after[key] - before[key]))
+    return made, failed, trimmed
 
 
 async def run_scenarios(
@@ -146,14 +149,14 @@ async def run_scenarios(
             before = counters((await client.get("/metrics")).text)
             job = await submit(client, scenario, f"s{n}")
             after = await counted(client, before)
-            made, failed = generations_of(before, after)
-            results.append(
-                {"scenario": scenario, "job": job, "generations": made, "failed": failed}
-            )
+            made, failed, trimmed = generations_of(before, after)
+            result = {"scenario": scenario, "job": job, "generations": made, "failed": failed}
+            results.append({**result, "trimmed": trimmed})
             seconds = job_seconds(job)
             print(
                 f"  [{n}/{len(scenarios)}] {scenario.name} ({scenario.practice.locale}): "
-                f"{job['status']}, {job['source']}, {made} generation(s), {seconds:.1f} s",
+                f"{job['status']}, {job['source']}{', trimmed' if trimmed else ''}, "
+                f"{made} generation(s), {seconds:.1f} s",
                 flush=True,
             )
         return results
@@ -221,6 +224,7 @@ def evaluate(results: list[dict[str, Any]]) -> dict[str, Any]:
     by_group: dict[str, Counter[str]] = defaultdict(Counter)
     check_failures: Counter[str] = Counter()
     generations = passed_generations = first_try = templates = obeyed_count = injections = 0
+    as_written = 0
     for result in results:
         scenario, job = result["scenario"], result["job"]
         if job["status"] != "succeeded":
@@ -235,7 +239,9 @@ def evaluate(results: list[dict[str, Any]]) -> dict[str, Any]:
         rejected = made - (job["source"] == "model")
         generations += made
         passed_generations += made - rejected
+        as_written += made - rejected - bool(result["trimmed"])
         check_failures.update(result["failed"])
+        check_failures.update(result["trimmed"])
         first_try += rejected == 0
         templates += job["source"] == "template"
         group = by_group[f"{scenario.kind} {scenario.practice.locale}"]
@@ -251,6 +257,8 @@ def evaluate(results: list[dict[str, Any]]) -> dict[str, Any]:
         "jobs": jobs,
         "generations": generations,
         "model_pass_rate": rate(passed_generations, generations),
+        "model_pass_rate_as_written": rate(as_written, generations),
+        "trimmed": sum(bool(r["trimmed"]) for r in results),
         "first_try_pass_rate": rate(first_try, jobs),
         "template_rate": rate(templates, jobs),
         "per_check_pass_rate": {
@@ -328,7 +336,8 @@ def run(limit: int | None = None, out: Path | None = None) -> dict[str, Any]:
     rows = [
         {
             "what": "model answers passing every check",
-            "measured": summary["model_pass_rate"],
+            "measured": f"{summary['model_pass_rate']} "
+            f"({summary['model_pass_rate_as_written']} before trimming)",
             "target": ">= 0.95",
         },
         {

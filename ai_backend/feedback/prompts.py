@@ -195,6 +195,8 @@ def member_data(
     data["checkins"] = [
         {
             "date": c.day.isoformat(),
+            # Day N of the practice, so that "第 3 天" is a fact the model reads, not a guess.
+            "day": (c.day - facts.start_date).days + 1 if facts.start_date else None,
             "mood": moods[c.mood] if c.mood else None,
             "tags": [_defuse(t) for t in c.tags],
             "note": ""
