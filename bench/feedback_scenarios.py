@@ -209,10 +209,10 @@ PRACTICES = [
     Practice(
         "code",
         "en",
-        "100 days of code",
+        "60 days of code",
         "code for one hour",
         ["programming", "JavaScript"],
-        100,
+        60,
         [
             Checkin(
                 0, "good", "finished the fetch API chapter 今天很累 but it works", ["JavaScript"]
