@@ -326,6 +326,19 @@ def run(limit: int | None = None, out: Path | None = None) -> dict[str, Any]:
         targets=TARGETS,
     )
     answers = show_answers(results)
+    summary["answers_by_job"] = [
+        {
+            "scenario": r["scenario"].name,
+            "locale": r["scenario"].practice.locale,
+            "source": r["job"]["source"],
+            "generations": r["generations"],
+            "failed": r["failed"],
+            "trimmed": r["trimmed"],
+            "seconds": round(job_seconds(r["job"]), 2),
+            "result": r["job"]["result"],
+        }
+        for r in results
+    ]
     for answer in answers:
         print(f"\n  {answer['scenario']} [{answer['traits']}] ({answer['source']})")
         print(f"    {answer['message']}")
