@@ -6,6 +6,7 @@ const TEXT = {
     title: 'daodao-ai 控制台', member: '成員', pick: '選擇示範成員…', search: '搜尋', go: '搜尋',
     searchHint: '想學什麼？例如：德語文法', kinds: '種類', recommendations: '推薦給你', items: '學習資源',
     people: '學習夥伴', practices: '我的主題實踐', requestFeedback: '請 AI 給回饋', noHits: '沒有找到結果',
+    noFeedbackYet: '打卡後就能請 AI 給回饋',
     noRecos: '目前沒有推薦', noPractices: '還沒有主題實踐', signInFirst: '請先選擇一位成員',
     signedIn: '目前身分：', checkins: '次打卡', days: '天', degraded: '（服務降級：顯示先前的結果）',
     queued: '排隊中…', running: 'AI 撰寫中…', succeeded: '完成', failed: '失敗', score: '分數',
@@ -17,6 +18,7 @@ const TEXT = {
     title: 'daodao-ai console', member: 'Member', pick: 'Pick a demo member…', search: 'Search', go: 'Search',
     searchHint: 'What do you want to learn? e.g. German grammar', kinds: 'Kinds', recommendations: 'Recommended for you',
     items: 'Resources', people: 'People', practices: 'My practices', requestFeedback: 'Ask AI for feedback',
+    noFeedbackYet: 'Check in to ask AI for feedback',
     noHits: 'No results', noRecos: 'No recommendations yet', noPractices: 'No practices yet',
     signInFirst: 'Pick a member first', signedIn: 'Signed in as ', checkins: 'check-ins', days: 'days',
     degraded: '(degraded: showing the last good answer)', queued: 'Queued…', running: 'AI is writing…',
@@ -27,8 +29,13 @@ const TEXT = {
   }
 }
 const KINDS = ['course', 'book', 'video', 'website', 'tool', 'article', 'practice']
-// Feedback about check-ins needs at least one; the service refuses these kinds without.
+// Feedback about check-ins needs at least one, and a completion insight a completed practice:
+// the service refuses them otherwise, so the page does not offer them.
 const NEEDS_CHECKIN = new Set(['checkin_encouragement', 'weekly_summary'])
+const NEEDS_COMPLETED = new Set(['completion_insight'])
+const offered = (practice, kind) =>
+  (practice.checkins > 0 || !NEEDS_CHECKIN.has(kind)) &&
+  (practice.status === 'completed' || !NEEDS_COMPLETED.has(kind))
 const $ = (selector) => document.querySelector(selector)
 
 let locale = localStorage.getItem('locale') ?? (navigator.language?.toLowerCase().startsWith('zh') ? 'zh-TW' : 'en')
@@ -136,8 +143,7 @@ async function practices() {
     const { practices: list } = await api(`/v1/users/${encodeURIComponent(me)}/practices`)
     const cards = list.map((practice) => {
       const result = el('div', { class: 'feedback' })
-      const kinds = Object.entries(t('feedbackKinds'))
-        .filter(([value]) => practice.checkins > 0 || !NEEDS_CHECKIN.has(value))
+      const kinds = Object.entries(t('feedbackKinds')).filter(([value]) => offered(practice, value))
       const kind = el('select', { 'aria-label': 'feedback kind' },
         kinds.map(([value, label]) => el('option', { value }, label)))
       const button = el('button', {
@@ -158,10 +164,13 @@ async function practices() {
           }
         }
       }, t('requestFeedback'))
+      const ask = kinds.length
+        ? el('div', { class: 'row' }, kind, button)
+        : el('div', { class: 'meta' }, t('noFeedbackYet'))
       return el('li', { 'data-practice': practice.id },
         el('div', { class: 'title' }, practice.title),
         el('div', { class: 'meta' }, `${practice.status} · ${practice.duration_days} ${t('days')} · ${practice.checkins} ${t('checkins')}`),
-        el('div', { class: 'row' }, kind, button), result)
+        ask, result)
     })
     $('#practices').replaceChildren(...(cards.length ? cards : [el('li', { class: 'empty' }, t('noPractices'))]))
   } catch (error) {

@@ -46,7 +46,9 @@ describe('console page in a browser', () => {
     await page.locator('#recos li .reason').first().waitFor()
     assert.ok(await page.locator('#recos li').count() > 0)
 
-    const practice = page.locator('#practices li[data-practice]').first()
+    // The first practice the page offers feedback on (it offers none where the service would
+    // refuse: no check-in yet, or a completion insight before the practice is completed).
+    const practice = page.locator('#practices li[data-practice]:has(button.request-feedback)').first()
     await practice.locator('button.request-feedback').click()
     const message = practice.locator('.message')
     // The page shows refusals in #status: fail with its words instead of waiting out the clock.

@@ -51,6 +51,8 @@ Object.assign(env, {
   GATEWAY_PORT: String(gatewayPort),
   EMBEDDED_REDIS_PORT: String(redisPort),
   GATEWAY_DEV_LOGIN: 'true',
+  // One joined copy of the local model for every run, as the benchmarks share it.
+  MODEL_CACHE: process.env.MODEL_CACHE ?? join(tmpdir(), 'daodao-models'),
   LOG_LEVEL: 'WARNING'
 })
 const logPath = join(dataDir, 'stack.log')
