@@ -92,27 +92,34 @@ def raw_prompt(prompt: Prompt) -> dict[str, Any]:
     }
 
 
-def rebuilt_prompt(n: int) -> Prompt:
-    """The prompt the worker builds for request n, from the same data, by the same code."""
-    raw, raw_checkins = practice_data(n)
-    practice = Practice(
-        title=raw["title"],
-        practice_action=raw["action"],
-        tags=raw["tags"],
-        start_date=date.fromisoformat(raw["start_date"]),
-        duration_days=raw["duration_days"],
+def prompt_from_bodies(
+    kind: str, locale: str, practice: dict[str, Any], checkins: list[dict[str, Any]]
+) -> Prompt:
+    """The prompt a worker builds from a practice and check-ins as the API was sent them."""
+    row = Practice(
+        title=practice["title"],
+        practice_action=practice.get("practice_action", practice.get("action")),
+        tags=practice["tags"],
+        start_date=date.fromisoformat(practice["start_date"]),
+        duration_days=practice["duration_days"],
     )
-    checkins = [
+    rows = [
         Checkin(
             checkin_date=date.fromisoformat(c["date"]),
             mood=c["mood"],
             note=c["note"],
             tags=c.get("tags", []),
         )
-        for c in raw_checkins
+        for c in checkins
     ]
+    return job_prompt(kind, locale, row, rows)
+
+
+def rebuilt_prompt(n: int) -> Prompt:
+    """The prompt the worker builds for request n, from the same data, by the same code."""
+    practice, checkins = practice_data(n)
     request = request_of(n)
-    return job_prompt(request["kind"], request["locale"], practice, checkins)
+    return prompt_from_bodies(request["kind"], request["locale"], practice, checkins)
 
 
 def request_of(n: int) -> dict[str, Any]:

@@ -34,12 +34,10 @@ import httpx
 
 from ai_backend.client import service_token
 from ai_backend.config import Settings
-from ai_backend.db.models import Checkin, Practice
-from ai_backend.feedback.checks import CHECKS, Answer, failed_checks, grounds
+from ai_backend.feedback.checks import CHECKS, Answer, check_answer
 from ai_backend.feedback.prompts import Prompt
-from ai_backend.feedback.runner import job_prompt
 from bench.common import percentile, print_table, write_result
-from bench.feedback import finished, raw
+from bench.feedback import finished, prompt_from_bodies, raw
 from bench.feedback_scenarios import SCENARIOS, Scenario
 from bench.stack import running_stack
 
@@ -85,25 +83,12 @@ def checkin_bodies(scenario: Scenario, practice_id: str) -> list[dict[str, Any]]
 
 def rebuilt_prompt(scenario: Scenario, practice_id: str) -> Prompt:
     """The prompt the worker built for this scenario, by the worker's own code."""
-    body = practice_body(scenario)
-    practice = Practice(
-        title=body["title"],
-        practice_action=body["practice_action"],
-        tags=body["tags"],
-        start_date=START,
-        duration_days=body["duration_days"],
-        status=body["status"],
+    return prompt_from_bodies(
+        scenario.kind,
+        scenario.practice.locale,
+        practice_body(scenario),
+        checkin_bodies(scenario, practice_id),
     )
-    checkins = [
-        Checkin(
-            checkin_date=date.fromisoformat(c["date"]),
-            mood=c["mood"],
-            note=c["note"],
-            tags=c["tags"],
-        )
-        for c in checkin_bodies(scenario, practice_id)
-    ]
-    return job_prompt(scenario.kind, scenario.practice.locale, practice, checkins)
 
 
 def counters(metrics: str) -> Counter[str]:
@@ -229,8 +214,7 @@ def evaluate(results: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         prompt = rebuilt_prompt(scenario, job["practice_id"])
         answer = Answer(job["result"]["message"], job["result"].get("next_step"))
-        facts = grounds(prompt.data, extra_numbers=prompt.task_numbers)
-        stored = failed_checks(answer, kind=prompt.kind, locale=prompt.locale, grounds=facts)
+        stored = check_answer(answer, prompt)
         stored_faults.update(stored)
         made = result["generations"]
         rejected = made - (job["source"] == "model")

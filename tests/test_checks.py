@@ -13,10 +13,10 @@ import pytest
 from ai_backend.domain import FEEDBACK_KINDS
 from ai_backend.feedback.checks import (
     Answer,
-    failed_checks,
-    grounds,
+    check_answer,
     localise,
     measure,
+    prompt_grounds,
     sentences,
     simplified_only,
     stated_numbers,
@@ -32,9 +32,7 @@ def built(kind: str, locale: str, practice: PracticeFacts) -> Prompt:
 
 
 def check(answer: Answer, kind: str, locale: str, practice: PracticeFacts) -> list[str]:
-    prompt = built(kind, locale, practice)
-    facts = grounds(prompt.data, extra_numbers=prompt.task_numbers)
-    return failed_checks(answer, kind=kind, locale=locale, grounds=facts)  # type: ignore[arg-type]
+    return check_answer(answer, built(kind, locale, practice))
 
 
 GOOD_ZH = Answer(
@@ -194,8 +192,8 @@ def test_every_template_passes_every_check(kind: str, locale: str, practice: Pra
 
 def trimmed(answer: Answer, kind: str = "checkin_encouragement") -> Answer | None:
     prompt = built(kind, "zh-TW", READING)
-    facts = grounds(prompt.data, extra_numbers=prompt.task_numbers)
-    failed = failed_checks(answer, kind=kind, locale="zh-TW", grounds=facts)  # type: ignore[arg-type]
+    facts = prompt_grounds(prompt)
+    failed = check_answer(answer, prompt)
     assert failed, "the answer should fail before it is trimmed"
     return trim(answer, failed, kind=kind, locale="zh-TW", grounds=facts)  # type: ignore[arg-type]
 

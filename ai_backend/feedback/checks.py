@@ -36,6 +36,7 @@ from functools import cache
 from typing import Any
 
 from ai_backend.domain import FeedbackKind
+from ai_backend.feedback.prompts import Prompt
 
 Locale = str
 
@@ -157,35 +158,31 @@ class Grounds:
     quoted: frozenset[str]  # every Han bigram of the data: an English answer may quote them
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
+def _leaves(value: Any) -> Iterator[Any]:
+    """The scalar values of the member data, however nested."""
+    if isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from _leaves(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from _leaves(item)
+    else:
+        yield value
 
 
-def _numbers_in_data(value: Any) -> Iterator[float]:
-    if isinstance(value, bool):
-        return
-    if isinstance(value, int | float):
-        yield float(value)
-    elif isinstance(value, str):
+def _numbers_in_data(data: Any) -> Iterator[float]:
+    for value in _leaves(data):
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int | float):
+            yield float(value)
+            continue
         try:  # a date gives its year, month and day
             day = date.fromisoformat(value)
         except ValueError:
             yield from stated_numbers(value)
         else:
             yield from (float(day.year), float(day.month), float(day.day))
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _numbers_in_data(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _numbers_in_data(item)
 
 
 def _zh_number(text: str) -> float | None:
@@ -250,7 +247,7 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
         numbers=frozenset([1.0, *_numbers_in_data(data), *map(float, extra_numbers)]),
         bigrams=frozenset(_bigrams(text)) - GENERIC_BIGRAMS,
         words=frozenset(_content_words(text)),
-        quoted=frozenset(b for s in _strings(data) for b in _bigrams(s)),
+        quoted=frozenset(b for s in _leaves(data) if isinstance(s, str) for b in _bigrams(s)),
     )
 
 
@@ -370,6 +367,17 @@ def _similar(a: str, b: str) -> bool:
         return True
     sa, sb = set(a), set(b)
     return len(sa & sb) / len(sa | sb) > 0.8
+
+
+def prompt_grounds(prompt: Prompt) -> Grounds:
+    """The grounds of an answer to `prompt`: its member data and the numbers its task names."""
+    return grounds(prompt.data, extra_numbers=prompt.task_numbers)
+
+
+def check_answer(answer: Answer, prompt: Prompt) -> list[str]:
+    """The checks `answer` fails as an answer to `prompt`."""
+    facts = prompt_grounds(prompt)
+    return failed_checks(answer, kind=prompt.kind, locale=prompt.locale, grounds=facts)
 
 
 def failed_checks(

@@ -12,14 +12,13 @@ from typing import Any
 
 from ai_backend.domain import FeedbackKind
 from ai_backend.feedback.checks import Answer
-from ai_backend.feedback.prompts import GAP_DAYS, Locale
+from ai_backend.feedback.prompts import GAP_DAYS, Locale, clip
 
 NAME_CHARS = 30  # of a title or action quoted in a template
 
 
 def _name(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= NAME_CHARS else text[: NAME_CHARS - 1].rstrip() + "…"
+    return clip(text, NAME_CHARS)
 
 
 def _listing(counts: dict[str, int], locale: Locale, limit: int = 2) -> str:

@@ -139,7 +139,8 @@ def addressed_to_model(note: str) -> bool:
     return ADDRESSED_TO_MODEL.search(note) is not None
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -204,7 +205,7 @@ def member_data(
             "tags": [_defuse(t) for t in c.tags],
             "note": ""
             if addressed_to_model(c.note or "")
-            else _defuse(_clip(c.note or "", per_note)),
+            else _defuse(clip(c.note or "", per_note)),
         }
         for c in shown
     ]

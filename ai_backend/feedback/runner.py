@@ -35,8 +35,8 @@ from ai_backend.feedback.checks import (
     GRAMMAR_CHARS,
     Answer,
     failed_checks,
-    grounds,
     localise,
+    prompt_grounds,
     trim,
 )
 from ai_backend.feedback.fallback import template_answer
@@ -110,7 +110,7 @@ async def write_answer(
     template. Transient and other LLM errors propagate: the job's retry policy handles them."""
     caps = GRAMMAR_CHARS[prompt.locale]
     schema = output_schema(caps["message"], caps["next_step"])
-    facts = grounds(prompt.data, extra_numbers=prompt.task_numbers)
+    facts = prompt_grounds(prompt)
     rejected: list[list[str]] = []
     model, prompt_tokens, completion_tokens = None, 0, 0
     last: str | None = None
