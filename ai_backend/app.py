@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             yield
         finally:
             syncing.cancel()
-            await asyncio.gather(syncing, return_exceptions=True)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(10):
+                    await asyncio.gather(syncing, return_exceptions=True)
             await resources.close()
             logger.info("api stopped")
 

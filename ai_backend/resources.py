@@ -21,6 +21,7 @@ from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.feedback.events import StatusWatch
 from ai_backend.feedback.service import FeedbackService
 from ai_backend.feedback.sweeper import Sweeper
+from ai_backend.infra.background import close_in_turn
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -33,6 +34,7 @@ from ai_backend.search.service import SearchService
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 2.0
+CLOSE_STEP_SECONDS = 10.0
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -201,16 +203,22 @@ class Resources:
         self.status_watch.start()
 
     async def close(self) -> None:
-        await self.status_watch.close()
-        await self.sweeper.close()
-        await self.recommender.models.close()
-        await self.recommender.cache.close()
-        await self.reindex.cancel_all()
-        await self.indexer.close()
-        await self.index.close()
-        await self.people_index.close()
-        await self.redis.aclose()
-        await self.engine.dispose()
+        """Stop background work, then close the clients, each step within a deadline."""
+        await close_in_turn(
+            [
+                ("status watch", self.status_watch.close),
+                ("feedback sweeper", self.sweeper.close),
+                ("model refresher", self.recommender.models.close),
+                ("recommendation cache", self.recommender.cache.close),
+                ("reindex jobs", self.reindex.cancel_all),
+                ("indexer", self.indexer.close),
+                ("item index", self.index.close),
+                ("people index", self.people_index.close),
+                ("redis", self.redis.aclose),
+                ("postgres pool", self.engine.dispose),
+            ],
+            within=CLOSE_STEP_SECONDS,
+        )
 
     async def readiness(self) -> dict[str, str]:
         """Ask every dependency to answer; report 'ok' or why not, per part."""

@@ -11,6 +11,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 logger = logging.getLogger(__name__)
+CLOSE_SECONDS = 2.0
 
 
 def make_redis(url: str, *, max_connections: int) -> Redis:
@@ -62,5 +63,7 @@ async def follow_channel(
             await asyncio.sleep(reconnect_seconds)
         finally:
             on_lost()
+            # Closing can wait forever on a connection the server dropped (redis-py #3941).
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                async with asyncio.timeout(CLOSE_SECONDS):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
