@@ -6,6 +6,7 @@ practices), good or bad in one way, so a check that stops seeing its fault fails
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -84,6 +85,15 @@ def test_good_answers_pass_every_check() -> None:
         (Answer(GOOD_ZH.message.replace("也沒關係", "有點可惜"), GOOD_ZH.next_step), "tone"),
         (Answer(GOOD_ZH.message + "如果你有任何問題，隨時告訴我！", GOOD_ZH.next_step), "tone"),
         (Answer(GOOD_ZH.message.replace("你讀到", "成員讀到"), GOOD_ZH.next_step), "voice"),
+        # Written as the member (Qwen2.5-Coder-1.5B wrote this completion insight).
+        (
+            Answer(
+                "我從 2026-11-01 的第一天開始，每天讀 10 頁。我讀到第三章，想到島島的讀書會。"
+                "我感到很累，但也很有成就感，我希望可以繼續。",
+                "今天挑第三章裡一句最有感的話，寫進下一次的打卡。",
+            ),
+            "voice",
+        ),
         (
             Answer("你讀到第三章，想到島島的讀書會。" + "你累了，但心情很好。" * 3, "寫一句。"),
             "repetition",
@@ -184,6 +194,8 @@ def test_every_template_passes_every_check(kind: str, locale: str, practice: Pra
     prompt = built(kind, locale, practice)
     answer = template_answer(prompt.kind, prompt.locale, prompt.data)
     assert check(answer, kind, locale, practice) == [], answer
+    # Sentences are spaced as a person writes them ("Welcome back! That makes …").
+    assert not re.search(r"[.!?][A-Z]", answer.message), answer.message
     # It names the practice, and never quotes a note (a note can carry anything).
     assert practice.title[:10] in answer.message
     for checkin in practice.checkins:
@@ -245,3 +257,69 @@ def test_sentences_split_on_their_ends_but_not_inside_a_number() -> None:
         "Nice work! ",
         "明天見？",
     ]
+
+
+def test_a_user_interface_is_not_the_member_spoken_about() -> None:
+    # Qwen2.5-Coder-1.5B on a UI design practice: 使用者介面 is "user interface".
+    practice = PracticeFacts(
+        "自學 UI 設計", "每天臨摹一個 App 畫面", ["設計"], START, 21, READING.checkins
+    )
+    answer = Answer(
+        "你每天臨摹一個 App 畫面，讀到第三章時也想到島島的讀書會，把設計和社群連在一起。"
+        "你可以帶著這些新的知識繼續練習。",
+        "下週試著做一個新的使用者介面原型。",
+    )
+    assert "voice" not in check(answer, "completion_insight", "zh-TW", practice)
+    spoken_about = Answer(answer.message.replace("你每天", "這位使用者每天"), answer.next_step)
+    assert "voice" in check(spoken_about, "completion_insight", "zh-TW", practice)
+
+
+def test_length_counts_the_message_with_its_next_step() -> None:
+    # DaoDao's 50-150 字 is the encouragement a member reads: a short message and its step.
+    short = Answer("歡迎回來！你讀到第三章，從社群想到了島島的讀書會，很棒。", GOOD_ZH.next_step)
+    assert measure(short.message, "zh-TW") < 50
+    assert measure(short.message, "zh-TW") + measure(short.next_step or "", "zh-TW") >= 50
+    assert check(short, "checkin_encouragement", "zh-TW", READING) == []
+    more = (
+        "你寫下的每一個想法，都是讀書會上可以分享的話題，也是之後回頭看時最珍貴的紀錄。"
+        "等你讀完整本書，再把這些想法串起來，就是你的筆記。"
+    )
+    too_long = Answer(GOOD_ZH.message + more, GOOD_ZH.next_step)
+    assert measure(too_long.message, "zh-TW") <= 150
+    assert "length" in check(too_long, "checkin_encouragement", "zh-TW", READING)
+
+
+def test_a_message_that_says_its_next_step_again_loses_that_sentence() -> None:
+    answer = Answer(GOOD_ZH.message + "下一步：" + (GOOD_ZH.next_step or ""), GOOD_ZH.next_step)
+    assert trimmed(answer) == GOOD_ZH
+    english = Answer(
+        GOOD_EN.message + " Next step: " + (GOOD_EN.next_step or "").lower(), GOOD_EN.next_step
+    )
+    prompt = built("checkin_encouragement", "en", SKETCHING)
+    failed = check_answer(english, prompt)
+    assert "next_step" in failed
+    kept = trim(
+        english, failed, kind="checkin_encouragement", locale="en", grounds=prompt_grounds(prompt)
+    )
+    assert kept == GOOD_EN
+
+
+def test_a_next_step_cut_off_or_run_on_is_taken_back_to_its_last_whole_clause() -> None:
+    cut = (
+        "今天挑第三章裡一句最有感的話，寫進下一次的打卡，再把它抄在筆記本的第一頁，"
+        "之後每次翻開筆記本的時候都先讀一遍，想想這"
+    )
+    assert measure(cut, "zh-TW") > 50
+    kept = trimmed(Answer(GOOD_ZH.message, cut))
+    assert kept is not None
+    assert kept.message == GOOD_ZH.message
+    assert (
+        kept.next_step
+        == "今天挑第三章裡一句最有感的話，寫進下一次的打卡，再把它抄在筆記本的第一頁。"
+    )
+    # Several sentences: the first is the step.
+    two = GOOD_ZH.next_step + "這樣你會更了解自己在讀書會上想分享什麼，也能把書裡的想法帶回生活。"
+    kept = trimmed(Answer(GOOD_ZH.message, two))
+    assert kept == GOOD_ZH
+    # Too little left to be a step: generate again.
+    assert trimmed(Answer(GOOD_ZH.message, "明天，" + "很" * 60)) is None

@@ -16,7 +16,8 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
 - `streak`: no streaks, consecutive days, rankings or leaderboards (DaoDao removed them).
 - `tone`: no blame or pity (可惜, 中斷, lazy, a pity …), and no help-desk offers ("feel free
   to ask", 有任何問題…).
-- `voice`: it speaks to the member ("you"), not about them ("the member", 該成員).
+- `voice`: it speaks to the member ("you"), not about them ("the member", 該成員) nor as them
+  (the first person outnumbering the second: "我從第一天開始…").
 - `repetition`: no sentence said twice, no phrase looping (small models fall into loops).
 - `next_step`: encouragement carries one next step, and it is not the message again.
 
@@ -95,8 +96,13 @@ BLAME = re.compile(
     re.IGNORECASE,
 )
 THIRD_PERSON = re.compile(
-    r"成員|用戶|使用者|學員|the member|this member|the user|the learner", re.IGNORECASE
+    # 使用者介面 is a user interface (UI), 使用者體驗 UX: words of a design practice.
+    r"成員|(?:用戶|使用者)(?!介面|界面|體驗|經驗|研究|故事|流程)|學員|"
+    r"the member|this member|the user(?! interface| experience)|the learner",
+    re.IGNORECASE,
 )
+FIRST_PERSON = frozenset("i i'm i've me my myself".split())
+SECOND_PERSON = frozenset("you you're you've your yours yourself".split())
 ENGLISH_WORDS = frozenset(
     "the a an you your you're and to of in on for with it is are was this that keep "
     "today day days time what how".split()
@@ -337,6 +343,18 @@ def _language_ok(text: str, locale: Locale, grounds: Grounds) -> bool:
     return han >= 10 and han >= 2 * latin
 
 
+def _speaks_as_member(text: str, locale: Locale) -> bool:
+    """Written as if by the member ("我從第一天開始…", "I finished…"): the first person
+    outnumbers the second. A companion may say 我很高興 once; it talks to 你."""
+    if locale == "zh-TW":
+        first, second = text.count("我") - text.count("我們"), text.count("你")
+    else:
+        words = [w.lower() for w in LATIN_WORD.findall(text)]
+        first = sum(w in FIRST_PERSON for w in words)
+        second = sum(w in SECOND_PERSON for w in words)
+    return first > second
+
+
 def _names_something(text: str, grounds: Grounds) -> bool:
     if any(bigram in grounds.bigrams for bigram in _bigrams(text)):
         return True
@@ -360,13 +378,18 @@ def _repeats(text: str) -> bool:
 
 
 def _similar(a: str, b: str) -> bool:
-    a, b = a.strip(), b.strip()
+    a, b = " ".join(a.split()).lower(), " ".join(b.split()).lower()
     if not a or not b:
         return False
     if a in b or b in a:
         return True
-    sa, sb = set(a), set(b)
-    return len(sa & sb) / len(sa | sb) > 0.8
+    # Chinese compared by its characters, English by its words.
+    sa, sb = set(_tokens(a)), set(_tokens(b))
+    return bool(sa and sb) and len(sa & sb) / len(sa | sb) > 0.8
+
+
+def _tokens(text: str) -> list[str]:
+    return HAN.findall(text) + LATIN_WORD.findall(text)
 
 
 def prompt_grounds(prompt: Prompt) -> Grounds:
@@ -389,7 +412,9 @@ def failed_checks(
     both = f"{message}\n{step}" if step else message
     failed: set[str] = set()
     low, high = LENGTH[locale][kind]
-    if not low <= measure(message, locale) <= high or measure(step, locale) > NEXT_STEP_MAX[locale]:
+    # DaoDao bounds the feedback as a member reads it: the message with its next step.
+    length = measure(message, locale) + measure(step, locale)
+    if not low <= length <= high or measure(step, locale) > NEXT_STEP_MAX[locale]:
         failed.add("length")
     caps = GRAMMAR_CHARS[locale]
     if (
@@ -410,7 +435,7 @@ def failed_checks(
         failed.add("streak")
     if BLAME.search(both):
         failed.add("tone")
-    if THIRD_PERSON.search(both):
+    if THIRD_PERSON.search(both) or _speaks_as_member(both, locale):
         failed.add("voice")
     if _repeats(message) or _repeats(step):
         failed.add("repetition")
@@ -424,15 +449,21 @@ def failed_checks(
 # One sentence with its closing punctuation and the spaces after it; a full stop between digits
 # (3.5) does not end one.
 SENTENCE = re.compile(r"[^。！？!?…\n]*?(?:[。！？!?…]+|\.(?!\d)|\n|$)[」』）)\"'\u201d\u2019]*\s*")
-# What trimming may take out of a message: a sentence that fails one of these on its own.
-TRIMMABLE = frozenset({"length", "unfinished", "numbers", "streak", "tone", "voice", "repetition"})
+# Faults trimming may remove: a sentence of the message that fails one of these on its own, a
+# sentence that says the next step again, or a next step that runs on past its one sentence.
+TRIMMABLE = frozenset(
+    {"length", "unfinished", "numbers", "streak", "tone", "voice", "repetition", "next_step"}
+)
+CLAUSE = re.compile(r"(?<=[，、；,;])")
+# A next step shorter than this once repaired says too little to be one.
+STEP_MIN: dict[Locale, int] = {"zh-TW": 8, "en": 4}
 
 
 def sentences(text: str) -> list[str]:
     return [s for s in SENTENCE.findall(text) if s.strip()]
 
 
-def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str]) -> bool:
+def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str], step: str) -> bool:
     key = " ".join(sentence.split()).lower()
     if key in seen:
         return True
@@ -442,7 +473,36 @@ def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str]) -> bool:
         or STREAK.search(sentence)
         or BLAME.search(sentence)
         or THIRD_PERSON.search(sentence)
+        # "Next step: …" in the message, then the same as the next step.
+        or (step and _similar(key, step))
     )
+
+
+def _finished(text: str) -> bool:
+    return _strip_trailing_symbols(text).endswith(ENDS_SENTENCE)
+
+
+def repair_step(step: str | None, locale: Locale, *, cut_off: bool = False) -> str | None:
+    """A next step as one sentence within its bound: the first of several, or one that runs on
+    (or was `cut_off` by the output grammar) taken back to its last whole clause and closed.
+    None when too little would be left to be a step."""
+    if not step or not step.strip():
+        return None
+    parts = sentences(step)
+    first = (parts or [step])[0].strip()
+    whole = not cut_off or len(parts) > 1  # the first sentence ended before the cut
+    limit = NEXT_STEP_MAX[locale]
+    if whole and measure(first, locale) <= limit:
+        return first
+    clauses = [c for c in CLAUSE.split(first) if c.strip()]
+    if not whole:
+        clauses = clauses[:-1]  # the clause the model was cut off in
+    while clauses and measure("".join(clauses), locale) > limit:
+        clauses.pop()
+    kept = "".join(clauses).strip().rstrip("，、；,;").strip()
+    if measure(kept, locale) < STEP_MIN[locale]:
+        return None
+    return kept if _finished(kept) else kept + ("。" if locale == "zh-TW" else ".")
 
 
 def trim(
@@ -451,19 +511,26 @@ def trim(
     """The answer without the sentences that made it fail, if what is left passes every check.
 
     Small models write a good answer and then one sentence too many: an invented number, an
-    offer of help, a sentence said again, a last one cut off or over the length. Taking those
-    sentences out keeps the model's own words; an answer whose fault is elsewhere (its language,
-    its next step, what it is about) is not trimmed but generated again."""
+    offer of help, a sentence said again, a last one cut off or over the length, the next step
+    said again in the message, a next step that runs on past its one sentence. Taking those out
+    keeps the model's own words; an answer whose fault is elsewhere (its language, a missing
+    next step, what it is about) is not trimmed but generated again."""
     if not failed or not set(failed) <= TRIMMABLE:
         return None
+    step = answer.next_step
+    if step:
+        cut_off = len(step) >= GRAMMAR_CHARS[locale]["next_step"]
+        step = repair_step(step, locale, cut_off=cut_off)
     seen: set[str] = set()
-    kept = [s for s in sentences(answer.message) if not _sentence_fault(s, grounds, seen)]
-    while kept and not _strip_trailing_symbols(kept[-1]).endswith(ENDS_SENTENCE):
+    kept = [
+        s for s in sentences(answer.message) if not _sentence_fault(s, grounds, seen, step or "")
+    ]
+    while kept and not _finished(kept[-1]):
         kept.pop()
-    high = LENGTH[locale][kind][1]
+    high = LENGTH[locale][kind][1] - measure(step or "", locale)
     while kept and measure("".join(kept), locale) > high:
         kept.pop()
-    trimmed = Answer("".join(kept).strip(), answer.next_step)
+    trimmed = Answer("".join(kept).strip(), step)
     if not trimmed.message or failed_checks(trimmed, kind=kind, locale=locale, grounds=grounds):
         return None
     return trimmed

@@ -69,7 +69,7 @@ def _en(kind: FeedbackKind, data: dict[str, Any]) -> Answer:
         gap = data.get("days_since_previous_checkin") or 0
         latest = data["checkins"][-1] if data["checkins"] else {}
         parts = ["Welcome back!" if gap >= GAP_DAYS else "Your check-in is in!"]
-        parts.append(f'That makes {total} {times} for "{title}"')
+        parts.append(f' That makes {total} {times} for "{title}"')
         parts.append(f", and this time you felt {latest['mood']}." if latest.get("mood") else ".")
         if latest.get("tags"):
             parts.append(f' You tagged it "{latest["tags"][0]}".')
