@@ -274,6 +274,16 @@ def test_a_user_interface_is_not_the_member_spoken_about() -> None:
     assert "voice" in check(spoken_about, "completion_insight", "zh-TW", practice)
 
 
+def test_an_answer_about_the_member_in_the_third_person_fails_voice_but_a_guitar_does_not() -> None:
+    about = Answer(
+        "從最初到最後的打卡裡，他讀到第三章，想到島島的讀書會。他可以帶著這些想法繼續讀下去。",
+        "今天挑第三章裡一句最有感的話，寫進下一次的打卡。",
+    )
+    assert "voice" in check(about, "completion_insight", "zh-TW", READING)
+    guitar = Answer(about.message.replace("他", "你"), "今天用吉他彈一次，再和其他夥伴分享。")
+    assert "voice" not in check(guitar, "completion_insight", "zh-TW", READING)
+
+
 def test_length_counts_the_message_with_its_next_step() -> None:
     # DaoDao's 50-150 字 is the encouragement a member reads: a short message and its step.
     short = Answer("歡迎回來！你讀到第三章，從社群想到了島島的讀書會，很棒。", GOOD_ZH.next_step)

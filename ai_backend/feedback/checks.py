@@ -101,6 +101,7 @@ THIRD_PERSON = re.compile(
     r"the member|this member|the user(?! interface| experience)|the learner",
     re.IGNORECASE,
 )
+THIRD_PERSON_ZH = re.compile(r"(?<![其吉])他(?!人)")
 FIRST_PERSON = frozenset("i i'm i've me my myself".split())
 SECOND_PERSON = frozenset("you you're you've your yours yourself".split())
 ENGLISH_WORDS = frozenset(
@@ -344,10 +345,13 @@ def _language_ok(text: str, locale: Locale, grounds: Grounds) -> bool:
 
 
 def _speaks_as_member(text: str, locale: Locale) -> bool:
-    """Written as if by the member ("我從第一天開始…", "I finished…"): the first person
-    outnumbers the second. A companion may say 我很高興 once; it talks to 你."""
+    """Written as if by the member ("我從第一天開始…", "I finished…") or about them (他做到了…):
+    the first or third person outnumbers the second. A companion may say 我很高興 once; it
+    talks to 你."""
     if locale == "zh-TW":
-        first, second = text.count("我") - text.count("我們"), text.count("你")
+        # 他 for the member is as wrong as 我 ("從最初到最後，他做到了…"); not in 其他, 吉他.
+        others = len(THIRD_PERSON_ZH.findall(text))
+        first, second = text.count("我") - text.count("我們") + others, text.count("你")
     else:
         words = [w.lower() for w in LATIN_WORD.findall(text)]
         first = sum(w in FIRST_PERSON for w in words)
