@@ -64,6 +64,13 @@ def test_good_answers_pass_every_check() -> None:
             ),
             "unfinished",
         ),
+        # Stopped at the number of its next list item (Qwen2.5-Coder-1.5B, a completion insight).
+        (
+            Answer(
+                GOOD_ZH.message + "你可以帶著以下幾點繼續：1. 繼續讀第四章；2.", GOOD_ZH.next_step
+            ),
+            "unfinished",
+        ),
         # Too short to be worth reading.
         (Answer("你今天學到了什麼？", "讀一頁。"), "length"),
         # English for a zh-TW member.

@@ -81,6 +81,8 @@ CHECKS = (
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 FOREIGN_SCRIPT = re.compile(r"[\u3040-\u30ff\uac00-\ud7af\u0400-\u04ff]")  # kana, Hangul, Cyrillic
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019-]*")
+# A message that stops at the number of its next list item ("…；2.") was cut off there.
+LIST_ITEM_END = re.compile(r"(?:^|[；;，,：:])\s*\d{1,2}[.)、]\s*$")
 ENDS_SENTENCE = ("。", "！", "？", "!", "?", ".", "…", "」", "』", "）", ")", "\uff5e", "~")
 STREAK = re.compile(
     r"連續|連勝|不間斷|沒有間斷|天天打卡|排行|排名|名次|streak|consecutive|in a row|leaderboard|"
@@ -423,6 +425,7 @@ def failed_checks(
     caps = GRAMMAR_CHARS[locale]
     if (
         not _strip_trailing_symbols(message).endswith(ENDS_SENTENCE)
+        or LIST_ITEM_END.search(message)
         or len(answer.message) >= caps["message"]
         or len(answer.next_step or "") >= caps["next_step"]
     ):
