@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -24,12 +23,13 @@ from ai_backend.feedback.routes import router as feedback_router
 from ai_backend.guards import BodySizeLimit, RateLimit
 from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
+from ai_backend.infra.background import close_in_turn
 from ai_backend.infra.embedder import Embedder
 from ai_backend.observability import RequestIdMiddleware, configure_logging
 from ai_backend.recommend.fastpath import CachedRecommendations
 from ai_backend.recommend.routes import admin as recommend_admin_router
 from ai_backend.recommend.routes import router as recommend_router
-from ai_backend.resources import Resources
+from ai_backend.resources import CLOSE_STEP_SECONDS, Resources
 from ai_backend.search.routes import router as search_router
 
 logger = logging.getLogger(__name__)
@@ -52,10 +52,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         try:
             yield
         finally:
+            # A failed sync was reported when it ended (_report_sync): only its stop counts here.
             syncing.cancel()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(10):
-                    await asyncio.gather(syncing, return_exceptions=True)
+            stopped = asyncio.gather(syncing, return_exceptions=True)
+            await close_in_turn([("index sync", lambda: stopped)], within=CLOSE_STEP_SECONDS)
             await resources.close()
             logger.info("api stopped")
 

@@ -332,6 +332,15 @@ def _strip_trailing_symbols(text: str) -> str:
     return text
 
 
+def _finished(text: str) -> bool:
+    return _strip_trailing_symbols(text).endswith(ENDS_SENTENCE)
+
+
+def _normal(text: str) -> str:
+    """`text` in lower case with its runs of spaces made one: what comparisons look at."""
+    return " ".join(text.split()).lower()
+
+
 def _language_ok(text: str, locale: Locale, grounds: Grounds) -> bool:
     if FOREIGN_SCRIPT.search(text):
         return False
@@ -373,7 +382,7 @@ SENTENCE_END = re.compile(r"[。！？!?.；;\n]+")
 def _repeats(text: str) -> bool:
     """A sentence said twice, or a stretch said three times: 8 characters of Chinese, or 24 of
     English (where a date such as "November" may well come back)."""
-    sentences = [" ".join(s.split()).lower() for s in SENTENCE_END.split(text)]
+    sentences = [_normal(s) for s in SENTENCE_END.split(text)]
     seen = [s for s in sentences if len(s) >= 4]
     if len(seen) != len(set(seen)):
         return True
@@ -384,7 +393,7 @@ def _repeats(text: str) -> bool:
 
 
 def _similar(a: str, b: str) -> bool:
-    a, b = " ".join(a.split()).lower(), " ".join(b.split()).lower()
+    a, b = _normal(a), _normal(b)
     if not a or not b:
         return False
     if a in b or b in a:
@@ -424,7 +433,7 @@ def failed_checks(
         failed.add("length")
     caps = GRAMMAR_CHARS[locale]
     if (
-        not _strip_trailing_symbols(message).endswith(ENDS_SENTENCE)
+        not _finished(message)
         or LIST_ITEM_END.search(message)
         or len(answer.message) >= caps["message"]
         or len(answer.next_step or "") >= caps["next_step"]
@@ -471,7 +480,7 @@ def sentences(text: str) -> list[str]:
 
 
 def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str], step: str) -> bool:
-    key = " ".join(sentence.split()).lower()
+    key = _normal(sentence)
     if key in seen:
         return True
     seen.add(key)
@@ -483,10 +492,6 @@ def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str], step: str) 
         # "Next step: …" in the message, then the same as the next step.
         or (step and _similar(key, step))
     )
-
-
-def _finished(text: str) -> bool:
-    return _strip_trailing_symbols(text).endswith(ENDS_SENTENCE)
 
 
 def repair_step(step: str | None, locale: Locale, *, cut_off: bool = False) -> str | None:
