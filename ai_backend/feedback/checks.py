@@ -10,7 +10,9 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
   the output grammar allows (which is how a cut-off answer looks).
 - `language`: zh-TW is written in Chinese, en in English; no kana, Hangul or Cyrillic.
 - `script`: no Simplified-only character in a zh-TW answer (after the OpenCC conversion).
-- `numbers`: every number stated, in digits or words, appears in the member data.
+- `numbers`: every number stated, in digits or words, appears in the member data; and a count
+  of days or of times stands for a count of that kind ("7 天" only where the data holds a day
+  number, a length of plan, a gap or a number of check-ins that is 7, or a note's "7 天").
 - `grounding`: the answer names something the member did: a word of the practice, its action,
   a tag or a note.
 - `streak`: no streaks, consecutive days, rankings or leaderboards (DaoDao removed them).
@@ -20,6 +22,11 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
   (the first person outnumbering the second: "我從第一天開始…").
 - `repetition`: no sentence said twice, no phrase looping (small models fall into loops).
 - `next_step`: encouragement carries one next step, and it is not the message again.
+- `order`: it does not carry out an order written in a note. A note's sentence that asks for
+  something ("請…", "please…") and names what to write after a verb of writing (寫「…」,
+  "sign it as Captain Hook", "the word BANANA") gives that phrase; an answer holding it obeyed.
+  Orders to switch language fail `language`. The prompt withholds the orders it recognises
+  (`prompts.screen`); this check stands behind it for the ones that reach the model.
 
 An answer whose only faults lie in whole sentences (an invented number, a help-desk offer, a
 sentence said twice, one too many) is trimmed of them when what is left passes (`trim`).
@@ -31,13 +38,13 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from typing import Any
 
 from ai_backend.domain import FeedbackKind
-from ai_backend.feedback.prompts import Prompt
+from ai_backend.feedback.prompts import WRITTEN_TO_MODEL, Prompt, note_sentences
 
 Locale = str
 
@@ -76,6 +83,7 @@ CHECKS = (
     "voice",
     "repetition",
     "next_step",
+    "order",
 )
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -165,6 +173,9 @@ class Grounds:
     bigrams: frozenset[str]  # Han bigrams that name what the member did
     words: frozenset[str]  # stems of the Latin words that do
     quoted: frozenset[str]  # every Han bigram of the data: an English answer may quote them
+    ordered: frozenset[str] = frozenset()  # what notes ordered the answer to say, lower case
+    # What a count of days ("第 3 天", "5 days") or of times ("打卡 4 次", "twice") may be.
+    counts: dict[str, frozenset[float]] = field(default_factory=dict)
 
 
 def _leaves(value: Any) -> Iterator[Any]:
@@ -225,6 +236,64 @@ def stated_numbers(text: str) -> Iterator[float]:
             yield float(value)
 
 
+ZH_NUMERAL = r"\d+|[二兩三四五六七八九十百]+"
+EN_NUMERAL = r"\d+|" + "|".join(EN_NUMBERS)
+COUNTED = (
+    # (what is counted, pattern whose group 1 is the number)
+    ("days", re.compile(rf"({ZH_NUMERAL})\s*個?\s*天")),
+    ("days", re.compile(rf"\b({EN_NUMERAL})\s+(?:whole\s+|full\s+)?days?\b", re.IGNORECASE)),
+    ("days", re.compile(r"\bday\s+(\d+)\b", re.IGNORECASE)),
+    ("times", re.compile(rf"({ZH_NUMERAL})\s*(?:次|回)")),
+    ("times", re.compile(rf"\b({EN_NUMERAL})\s+(?:times|check-?ins?)\b", re.IGNORECASE)),
+)
+
+
+def _numeral(text: str) -> float | None:
+    if text.isdigit():
+        return float(text)
+    value = EN_NUMBERS.get(text.lower())
+    if value is None:
+        value = _zh_number(text)
+    return None if value is None else float(value)
+
+
+def counted(text: str) -> Iterator[tuple[str, float]]:
+    """The counts of days and of times `text` states, as (what, number)."""
+    for what, pattern in COUNTED:
+        for match in pattern.finditer(text):
+            value = _numeral(match.group(1))
+            if value is not None:
+                yield what, value
+
+
+def _counts_in_data(data: dict[str, Any], extra: Iterable[int]) -> dict[str, frozenset[float]]:
+    """What counts of days and of times the member data stands for: days are the day numbers,
+    the plan's length and the gap; times are the counts of moods and tags; a number of check-ins
+    is both ("打卡 3 天", "3 check-ins"). Counts a note or title states count as well."""
+    week = data.get("week") or {}
+    checkins = [data.get("checkins_total"), week.get("checkins")]
+    days = [data.get("day"), data.get("of_days"), data.get("days_since_previous_checkin")]
+    days.extend(c.get("day") for c in data.get("checkins", []))
+    times = [*(data.get("moods") or {}).values(), *(week.get("moods") or {}).values()]
+    times.extend((week.get("tags") or {}).values())
+    found = {
+        "days": {1.0, *map(float, extra), *_ints(days + checkins)},
+        "times": {1.0, 2.0, *_ints(times + checkins)},  # "twice" claims nothing
+    }
+    for text in (s for s in _leaves(data) if isinstance(s, str)):
+        for what, value in counted(text):
+            found[what].add(value)
+    return {what: frozenset(values) for what, values in found.items()}
+
+
+def _ints(values: Iterable[Any]) -> Iterator[float]:
+    return (float(v) for v in values if isinstance(v, int) and not isinstance(v, bool))
+
+
+def _miscounts(text: str, grounds: Grounds) -> bool:
+    return any(value not in grounds.counts.get(what, ()) for what, value in counted(text))
+
+
 def _stem(word: str) -> str:
     word = word.lower().strip("'\u2019-")
     for suffix in ("ing", "ed", "es", "s"):
@@ -245,18 +314,63 @@ def _content_words(text: str) -> Iterator[str]:
             yield stem
 
 
+# A sentence that asks someone for something, rather than telling what the member did.
+REQUEST = re.compile(
+    r"請|请|麻煩|麻烦|拜託|拜托|務必|务必|你要|你必須|你必须|你得|給你|给你|"
+    r"\b(please|kindly|you must|you should|you need to|you have to|you will|"
+    r"(could|can|would|will) (you|your))\b|"
+    r"(^|[:;,]\s*|\band\s+)(say|write|put|add|include|mention|repeat|type|print|output|sign|end)\b",
+    re.IGNORECASE,
+)
+# What a request asks to have written: set off by quotes, capitals or a name after a verb of
+# writing ("只回覆「我是海盜」", "最後一句寫 BANANA", "sign it as Captain Hook").
+ORDERED_TEXT = re.compile(
+    r"(?:寫上?|写上?|說|说|回覆|回复|回答|加上|放上|附上|輸出|输出|印出|簽上?|签上?|署名|"
+    r"\bsay|\bwrite|\breply|\banswer|\badd|\binclude|\bmention|\bprint|\btype|\boutput|"
+    r"\bsign(?: it| off)? as|\b(?:end|finish|close)(?: it| your \w+| the \w+)? with|"
+    r"\bthe word|\bthe phrase)\s*[:：]?\s*"
+    r"(「[^」]{1,30}」|『[^』]{1,30}』|“[^”]{1,30}”|\"[^\"]{1,30}\"|"
+    r"\b[A-Z][A-Z0-9]{2,}\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b)"
+)
+
+
+def _request_starts(sentence: str) -> int | None:
+    """Where a request begins in `sentence`, if it makes one."""
+    found = [m.start() for p in (REQUEST, *WRITTEN_TO_MODEL) if (m := p.search(sentence))]
+    return min(found, default=None)
+
+
+def ordered_text(notes: Iterable[str]) -> Iterator[str]:
+    """The phrases that requests in `notes` ask an answer to write, in lower case: quoted,
+    in capitals or a name, after a verb of writing, after the request begins (in
+    "老師說「慢慢來」，請朋友…" the quote is the teacher's, not what the member asks for)."""
+    for note in notes:
+        for sentence in note_sentences(note):
+            start = _request_starts(sentence)
+            if start is None:
+                continue
+            for match in ORDERED_TEXT.finditer(sentence, start):
+                yield _normal(match.group(1).strip('「」『』“”"'))
+
+
 def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Grounds:
     """The grounds an answer about `data` may stand on: its numbers (and `extra_numbers`, such as
     the seven days a weekly summary covers), and the words of what the member did."""
-    named = [data.get("practice", ""), data.get("action", ""), *data.get("tags", [])]
+    own = [data.get("practice", ""), data.get("action", ""), *data.get("tags", [])]
+    named = list(own)
     named.extend(c.get("note", "") for c in data.get("checkins", []))
     named.extend(t for c in data.get("checkins", []) for t in c.get("tags", []))
     text = " ".join(s for s in named if s)
+    # What the practice itself names is never an order's payload.
+    practice_names = _normal(" ".join(own))
+    notes = [c.get("note") or "" for c in data.get("checkins", [])]
     return Grounds(
         numbers=frozenset([1.0, *_numbers_in_data(data), *map(float, extra_numbers)]),
         bigrams=frozenset(_bigrams(text)) - GENERIC_BIGRAMS,
         words=frozenset(_content_words(text)),
         quoted=frozenset(b for s in _leaves(data) if isinstance(s, str) for b in _bigrams(s)),
+        ordered=frozenset(o for o in ordered_text(notes) if o and o not in practice_names),
+        counts=_counts_in_data(data, extra_numbers),
     )
 
 
@@ -443,7 +557,7 @@ def failed_checks(
         failed.add("language")
     if locale == "zh-TW" and simplified_only(both):
         failed.add("script")
-    if any(n not in grounds.numbers for n in stated_numbers(both)):
+    if any(n not in grounds.numbers for n in stated_numbers(both)) or _miscounts(both, grounds):
         failed.add("numbers")
     if not _names_something(both, grounds):
         failed.add("grounding")
@@ -459,6 +573,8 @@ def failed_checks(
         failed.add("next_step")
     elif step and _similar(message, step):
         failed.add("next_step")
+    if any(phrase in _normal(both) for phrase in grounds.ordered):
+        failed.add("order")
     return [name for name in CHECKS if name in failed]
 
 
@@ -486,6 +602,7 @@ def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str], step: str) 
     seen.add(key)
     return bool(
         any(n not in grounds.numbers for n in stated_numbers(sentence))
+        or _miscounts(sentence, grounds)
         or STREAK.search(sentence)
         or BLAME.search(sentence)
         or THIRD_PERSON.search(sentence)

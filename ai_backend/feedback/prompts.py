@@ -115,28 +115,78 @@ def _defuse(text: str) -> str:
     )
 
 
-# Notes that talk to the model instead of about the learning ("ignore the instructions above",
-# "你現在是…"). They are withheld from the prompt: the model cannot obey what it never reads.
-# The system prompt's rule covers the ones these patterns miss.
-ADDRESSED_TO_MODEL = re.compile(
+# Notes are screened sentence by sentence: a sentence written to the model instead of about the
+# learning is withheld from the prompt (the model cannot obey what it never reads), and the rest
+# of the note stays. Three signs mark such a sentence, whatever it asks for:
+# - it overrides the prompt: "ignore the instructions above", "你現在是…", "act as…";
+# - it addresses whoever reads it: "給讀到這段的 AI", "whoever answers this", "AI：";
+# - it dictates the answer: its language from now on, its last line, its signature, "reply only".
+# The system prompt's rule covers sentences these miss, and the checks read the answer:
+# another language fails `language`, and an answer that carries what a note asked for (a quoted
+# phrase, a word in capitals, a name) fails `order` (`checks.py`).
+OVERRIDES = re.compile(
     r"(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|above|previous)|"
     r"system prompt|you are now|act as|pretend (to be|you)|(reply|respond|answer|write) only|"
     r"new (task|instructions?)\b|\b(answer|reply|respond) in [A-Z][a-z]+|"
     r"\bsign (it|your answer|off) as\b|"
     r"(忽略|無視|无视|忘記|忘记|不要理會).{0,12}(指示|指令|規則|规则|提示|設定|设定)|"
     r"(忽略|無視|无视)(以上|上面|之前)|"
-    r"你現在是|你现在是|扮演|只(回覆|回复|回答|輸出|输出)|系統提示|系统提示|提示詞|提示词|"
-    r"(請你|请你|你要|你必須|你必须|請|请).{0,12}(改用|用).{0,6}(回答|回覆|回复|回應|回应|輸出|输出)|"
-    r"(回答|回覆|回复)的?(最後|最后|結尾|结尾).{0,8}(加上|寫上|写上)|"
-    # A note that tells "the feedback" what to be is written to the model, not about learning.
-    r"(請|请|要).{0,6}(把|將|将)?.{0,6}(回饋|回馈|回覆|回复|回應|回应).{0,12}(翻|改|寫|写|用|加)|"
-    r"\b(please|must)\b.{0,30}\b(feedback|reply|response)\b",
+    r"你現在是|你现在是|扮演|只(回覆|回复|回答|輸出|输出)|系統提示|系统提示|提示詞|提示词",
     re.IGNORECASE,
+)
+MODEL_NAMES = (
+    r"(?:AI|A\.I\.|GPT|ChatGPT|LLM|bot|chatbot|assistant|model|"
+    r"模型|助理|助手|機器人|机器人|人工智慧|人工智能)"
+)
+ADDRESSES_READER = re.compile(
+    # "給讀到這段的 AI", "Dear assistant", "AI：", "whoever answers this", "看到這裡的話".
+    rf"(給|致|嘿|哈囉|親愛的|\bhey|\bhi|\bdear|\bto the)\s*(讀到|看到|收到)?.{{0,8}}"
+    rf"{MODEL_NAMES}(?![A-Za-z])|"
+    rf"^\W*{MODEL_NAMES}\s*[:：,，]|"
+    r"(讀到|看到|收到|處理|回覆|回复)(這|这|此)(段|裡|里|則|则|篇|些|封|份)?.{0,4}(的(人|你|朋友|話|话)|時|时)|"
+    r"\b(whoever|anyone|whatever|the one)\s+(is\s+)?(read|answer|repl|respond|process)\w*\b",
+    re.IGNORECASE,
+)
+DICTATES_ANSWER = re.compile(
+    # Its language from now on ("接下來全部用日文寫"); not "我想用英文寫日記".
+    r"(接下來|接下来|之後都|以後都|从现在|從現在|全部|整段|通通|一律).{0,6}"
+    r"(用|改用|換成|换成|翻成|譯成|译成|以)\s*[\u4e00-\u9fff]{1,3}[文語语話话]|"
+    # Its last line or signature ("最後一句寫 BANANA"); not "最後一句寫得不好".
+    r"(最後一句|最后一句|最後一行|最后一行|結尾|结尾|句尾|末尾|文末|署名|落款).{0,4}"
+    r"(寫上?|写上?|加上|放上|附上|簽上|签上|簽|签|說|说)(?![了過过得完好])|"
+    # Its language ("請你改用英文回答").
+    r"(請你|请你|你要|你必須|你必须|請|请).{0,12}(改用|用).{0,6}(回答|回覆|回复|回應|回应|輸出|输出)|"
+    # What the reply must hold ("回覆裡要寫…", "請把整段回饋翻成…", "在最後加上…").
+    r"(最後|最后)(加上|寫上|写上|附上)|"
+    r"(回覆|回复|回答|回應|回应|回饋|回馈|回信|答案)(裡|里|中|內|内|時|时|請|请|要|必須|必须|一定).{0,10}"
+    r"(寫|写|加|放|用|提到|出現|出现|包含|說|说|翻)|"
+    r"(請|请|要).{0,6}(把|將|将)?.{0,6}(回饋|回馈|回覆|回复|回應|回应).{0,12}(翻|改|寫|写|用|加)|"
+    r"\b(please|must)\b.{0,30}\b(feedback|reply|response|answer)\b|"
+    r"\b(in|into|to) (your|the) (reply|answer|response|feedback)\b|"
+    r"\b(your|the) (reply|answer|response|feedback) (must|should|has to|will|needs to)\b|"
+    r"\b(end|finish|close|sign|start|begin) (it|your|the|each|every)\b.{0,30}\b(with|as)\b|"
+    r"\bfrom now on\b|\bthe rest of (your|the|this) (reply|answer|feedback|response)\b",
+    re.IGNORECASE,
+)
+WRITTEN_TO_MODEL = (OVERRIDES, ADDRESSES_READER, DICTATES_ANSWER)
+# A sentence of a note: up to its closing punctuation, or a full stop before a space.
+NOTE_SENTENCE = re.compile(
+    r"[^。！？!?\n]*?(?:[。！？!?]+|\.(?=\s|$)|\n|$)[」』）)\"'\u201d\u2019]*\s*"
 )
 
 
-def addressed_to_model(note: str) -> bool:
-    return ADDRESSED_TO_MODEL.search(note) is not None
+def note_sentences(note: str) -> list[str]:
+    return [s for s in NOTE_SENTENCE.findall(note) if s.strip()]
+
+
+def addressed_to_model(sentence: str) -> bool:
+    """Whether `sentence` is written to the model rather than about the member's learning."""
+    return any(pattern.search(sentence) for pattern in WRITTEN_TO_MODEL)
+
+
+def screen(note: str) -> str:
+    """`note` without its sentences written to the model."""
+    return "".join(s for s in note_sentences(note) if not addressed_to_model(s)).strip()
 
 
 def clip(text: str, limit: int) -> str:
@@ -203,9 +253,7 @@ def member_data(
             "day": (c.day - facts.start_date).days + 1 if facts.start_date else None,
             "mood": moods[c.mood] if c.mood else None,
             "tags": [_defuse(t) for t in c.tags],
-            "note": ""
-            if addressed_to_model(c.note or "")
-            else _defuse(clip(c.note or "", per_note)),
+            "note": _defuse(clip(screen(c.note or ""), per_note)),
         }
         for c in shown
     ]
