@@ -437,3 +437,26 @@ def test_english_counts_of_days_and_times_are_held_to_their_kind(sentence: str, 
     answer = Answer(sentence + GOOD_EN.message[0].lower() + GOOD_EN.message[1:], GOOD_EN.next_step)
     failed = check(answer, "checkin_encouragement", "en", SKETCHING)
     assert ("numbers" not in failed) is ok, failed
+
+
+# Sentences the model wrote in the quality bench of 2026-12-04 (spanish, sketching, jlpt).
+LECTURES = [
+    "You should continue to focus on your lessons.",
+    "Remember, consistency and dedication are key to improving your skills.",
+    "Remember to take breaks and stay hydrated to avoid burnout.",
+]
+
+
+@pytest.mark.parametrize("lecture", LECTURES)
+def test_a_lecture_fails_tone_and_is_trimmed_away(lecture: str) -> None:
+    answer = Answer(f"{GOOD_EN.message} {lecture}", GOOD_EN.next_step)
+    prompt = built("checkin_encouragement", "en", SKETCHING)
+    assert check_answer(answer, prompt) == ["tone"]
+    facts = prompt_grounds(prompt)
+    kept = trim(answer, ["tone"], kind="checkin_encouragement", locale="en", grounds=facts)
+    assert kept == GOOD_EN
+
+
+def test_a_zh_lecture_fails_tone() -> None:
+    answer = Answer(GOOD_ZH.message + "一定要每天讀，別忘了你的目標。", GOOD_ZH.next_step)
+    assert "tone" in check(answer, "checkin_encouragement", "zh-TW", READING)
