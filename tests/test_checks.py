@@ -460,3 +460,16 @@ def test_a_lecture_fails_tone_and_is_trimmed_away(lecture: str) -> None:
 def test_a_zh_lecture_fails_tone() -> None:
     answer = Answer(GOOD_ZH.message + "一定要每天讀，別忘了你的目標。", GOOD_ZH.next_step)
     assert "tone" in check(answer, "checkin_encouragement", "zh-TW", READING)
+
+
+@pytest.mark.parametrize(
+    "streak",
+    [
+        "你保持了每一天的打卡。",  # the model's own words, bench of 2026-12-04 (jlpt)
+        "你一天都沒漏掉。",
+        "You never missed a day.",
+    ],
+)
+def test_a_streak_in_other_words_fails_streak(streak: str) -> None:
+    answer = Answer(GOOD_ZH.message + streak, GOOD_ZH.next_step)
+    assert "streak" in check(answer, "checkin_encouragement", "zh-TW", READING)

@@ -94,7 +94,10 @@ LIST_ITEM_END = re.compile(r"(?:^|[；;，,：:])\s*\d{1,2}[.)、]\s*$")
 ENDS_SENTENCE = ("。", "！", "？", "!", "?", ".", "…", "」", "』", "）", ")", "\uff5e", "~")
 STREAK = re.compile(
     r"連續|連勝|不間斷|沒有間斷|天天打卡|排行|排名|名次|streak|consecutive|in a row|leaderboard|"
-    r"\brank(?:ed|ing|s)?\b|unbroken",
+    r"\brank(?:ed|ing|s)?\b|unbroken|"
+    # A streak in other words: "保持了每一天的打卡", "一天都沒漏", "never missed a day".
+    r"每一?天(?:都|的)?打卡|一天都沒有?(?:漏|缺|停)|沒有?(?:漏|缺)(?:掉|過)?(?:任何)?一天|"
+    r"never missed|without missing|every single day",
     re.IGNORECASE,
 )
 BLAME = re.compile(
