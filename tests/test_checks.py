@@ -473,3 +473,18 @@ def test_a_zh_lecture_fails_tone() -> None:
 def test_a_streak_in_other_words_fails_streak(streak: str) -> None:
     answer = Answer(GOOD_ZH.message + streak, GOOD_ZH.next_step)
     assert "streak" in check(answer, "checkin_encouragement", "zh-TW", READING)
+
+
+def test_a_character_taiwan_does_not_write_fails_script_unless_the_member_wrote_it() -> None:
+    # The model wrote 畳 (Japanese) for 畫 in the bench of 2026-12-04.
+    answer = Answer(GOOD_ZH.message, "今天把第三章的重點畳成心智圖，寫進下一次的打卡。")
+    assert check(answer, "checkin_encouragement", "zh-TW", READING) == ["script"]
+    practice = PracticeFacts(
+        READING.title + "（榻榻米 畳）",
+        READING.action,
+        READING.tags,
+        READING.start_date,
+        READING.duration_days,
+        READING.checkins,
+    )
+    assert check(answer, "checkin_encouragement", "zh-TW", practice) == []

@@ -9,7 +9,8 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
 - `unfinished`: the message ends on a finished sentence, and neither part stops at the length
   the output grammar allows (which is how a cut-off answer looks).
 - `language`: zh-TW is written in Chinese, en in English; no kana, Hangul or Cyrillic.
-- `script`: no Simplified-only character in a zh-TW answer (after the OpenCC conversion).
+- `script`: no Simplified-only character in a zh-TW answer (after the OpenCC conversion), and no
+  character outside Big5 that the member data does not hold (a Japanese 畳 for 畫).
 - `numbers`: every number stated, in digits or words, appears in the member data; and a count
   of days or of times stands for a count of that kind ("7 天" only where the data holds a day
   number, a length of plan, a gap or a number of check-ins that is 7, or a note's "7 天").
@@ -181,6 +182,7 @@ class Grounds:
     words: frozenset[str]  # stems of the Latin words that do
     quoted: frozenset[str]  # every Han bigram of the data: an English answer may quote them
     ordered: frozenset[str] = frozenset()  # what notes ordered the answer to say, lower case
+    characters: frozenset[str] = frozenset()  # the Han characters of the member data
     # What a count of days ("第 3 天", "5 days") or of times ("打卡 4 次", "twice") may be.
     counts: dict[str, frozenset[float]] = field(default_factory=dict)
 
@@ -378,6 +380,9 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
         quoted=frozenset(b for s in _leaves(data) if isinstance(s, str) for b in _bigrams(s)),
         ordered=frozenset(o for o in ordered_text(notes) if o and o not in practice_names),
         counts=_counts_in_data(data, extra_numbers),
+        characters=frozenset(
+            c for s in _leaves(data) if isinstance(s, str) for c in HAN.findall(s)
+        ),
     )
 
 
@@ -437,6 +442,13 @@ def simplified_only(text: str) -> list[str]:
     return sorted(
         {c for c in HAN.findall(text) if not _in_big5(c) and convert(c) != c},
     )
+
+
+def _strange_characters(text: str, grounds: Grounds) -> bool:
+    """Whether `text` holds a Han character outside Big5 that the member data does not: Taiwan
+    writes in Big5's characters, so one outside it is a Japanese form (畳) or a slip, unless
+    the member wrote it."""
+    return any(not _in_big5(c) and c not in grounds.characters for c in HAN.findall(text))
 
 
 def measure(text: str, locale: Locale) -> int:
@@ -562,7 +574,7 @@ def failed_checks(
         failed.add("unfinished")
     if not _language_ok(both, locale, grounds):
         failed.add("language")
-    if locale == "zh-TW" and simplified_only(both):
+    if locale == "zh-TW" and (simplified_only(both) or _strange_characters(both, grounds)):
         failed.add("script")
     if any(n not in grounds.numbers for n in stated_numbers(both)) or _miscounts(both, grounds):
         failed.add("numbers")
