@@ -488,3 +488,15 @@ def test_a_character_taiwan_does_not_write_fails_script_unless_the_member_wrote_
         READING.checkins,
     )
     assert check(answer, "checkin_encouragement", "zh-TW", practice) == []
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        "下次打卡時，我們可以一起回顧並改進你的聽力練習方法。",  # the model's, bench of 2026-12-04
+        "Next time we can look at your sketches together.",
+    ],
+)
+def test_a_promise_to_do_things_together_fails_tone(offer: str) -> None:
+    answer = Answer(GOOD_ZH.message + offer, GOOD_ZH.next_step)
+    assert "tone" in check(answer, "checkin_encouragement", "zh-TW", READING)

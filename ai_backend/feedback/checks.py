@@ -18,7 +18,7 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
   a tag or a note.
 - `streak`: no streaks, consecutive days, rankings or leaderboards (DaoDao removed them).
 - `tone`: no blame or pity (可惜, 中斷, lazy, a pity …), no help-desk offers ("feel free
-  to ask", 有任何問題…), and no lecture (一定要, 別忘了, "you should", "remember,", "… is key").
+  to ask", 有任何問題…, 我們可以一起…), and no lecture (一定要, 別忘了, "you should", "remember,", "… is key").
 - `voice`: it speaks to the member ("you"), not about them ("the member", 該成員) nor as them
   (the first person outnumbering the second: "我從第一天開始…").
 - `repetition`: no sentence said twice, no phrase looping (small models fall into loops).
@@ -107,6 +107,8 @@ BLAME = re.compile(
     # A companion that offers itself as a help desk is not what DaoDao's feedback is.
     r"有任何問題|需要幫助|需要協助|隨時告訴我|隨時可以來找我|隨時向我|"
     r"feel free to|let me know|reach out|"
+    # Nor one that promises to do things with them: feedback is read once, it does not meet.
+    r"我們可以一起|我們一起來|(?:we|we'll|let's|let us)\b[^.!?]{0,40}\btogether\b|"
     # Nor one that lectures (DaoDao: 不評價、不說教).
     r"一定要|你必須|要記住|記住，|別忘了|不要忘記|務必|"
     r"\byou should\b|\byou must\b|\byou need to\b|\bremember(?:,| to\b| that\b)|"
