@@ -18,16 +18,12 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
   a tag or a note.
 - `streak`: no streaks, consecutive days, rankings or leaderboards (DaoDao removed them).
 - `tone`: no blame or pity (可惜, 中斷, lazy, a pity …), no help-desk offers ("feel free
-  to ask", 有任何問題…, 我們可以一起…), and no lecture (一定要, 別忘了, "you should", "remember,", "… is key").
+  to ask", 有任何問題…, 我們可以一起…), and no lecture (一定要, 別忘了, "you should",
+  "remember,", "… is key").
 - `voice`: it speaks to the member ("you"), not about them ("the member", 該成員) nor as them
   (the first person outnumbering the second: "我從第一天開始…").
 - `repetition`: no sentence said twice, no phrase looping (small models fall into loops).
 - `next_step`: encouragement carries one next step, and it is not the message again.
-- `order`: it does not carry out an order written in a note. A note's sentence that asks for
-  something ("請…", "please…") and names what to write after a verb of writing (寫「…」,
-  "sign it as Captain Hook", "the word BANANA") gives that phrase; an answer holding it obeyed.
-  Orders to switch language fail `language`. The prompt withholds the orders it recognises
-  (`prompts.screen`); this check stands behind it for the ones that reach the model.
 
 An answer whose only faults lie in whole sentences (an invented number, a help-desk offer, a
 sentence said twice, one too many) is trimmed of them when what is left passes (`trim`).
@@ -45,7 +41,7 @@ from functools import cache
 from typing import Any
 
 from ai_backend.domain import FeedbackKind
-from ai_backend.feedback.prompts import WRITTEN_TO_MODEL, Prompt, note_sentences
+from ai_backend.feedback.prompts import Prompt
 
 Locale = str
 
@@ -84,7 +80,6 @@ CHECKS = (
     "voice",
     "repetition",
     "next_step",
-    "order",
 )
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -183,7 +178,6 @@ class Grounds:
     bigrams: frozenset[str]  # Han bigrams that name what the member did
     words: frozenset[str]  # stems of the Latin words that do
     quoted: frozenset[str]  # every Han bigram of the data: an English answer may quote them
-    ordered: frozenset[str] = frozenset()  # what notes ordered the answer to say, lower case
     characters: frozenset[str] = frozenset()  # the Han characters of the member data
     # What a count of days ("第 3 天", "5 days") or of times ("打卡 4 次", "twice") may be.
     counts: dict[str, frozenset[float]] = field(default_factory=dict)
@@ -325,62 +319,18 @@ def _content_words(text: str) -> Iterator[str]:
             yield stem
 
 
-# A sentence that asks someone for something, rather than telling what the member did.
-REQUEST = re.compile(
-    r"請|请|麻煩|麻烦|拜託|拜托|務必|务必|你要|你必須|你必须|你得|給你|给你|"
-    r"\b(please|kindly|you must|you should|you need to|you have to|you will|"
-    r"(could|can|would|will) (you|your))\b|"
-    r"(^|[:;,]\s*|\band\s+)(say|write|put|add|include|mention|repeat|type|print|output|sign|end)\b",
-    re.IGNORECASE,
-)
-# What a request asks to have written: set off by quotes, capitals or a name after a verb of
-# writing ("只回覆「我是海盜」", "最後一句寫 BANANA", "sign it as Captain Hook").
-ORDERED_TEXT = re.compile(
-    r"(?:寫上?|写上?|說|说|回覆|回复|回答|加上|放上|附上|輸出|输出|印出|簽上?|签上?|署名|"
-    r"\bsay|\bwrite|\breply|\banswer|\badd|\binclude|\bmention|\bprint|\btype|\boutput|"
-    r"\bsign(?: it| off)? as|\b(?:end|finish|close)(?: it| your \w+| the \w+)? with|"
-    r"\bthe word|\bthe phrase)\s*[:：]?\s*"
-    r"(「[^」]{1,30}」|『[^』]{1,30}』|“[^”]{1,30}”|\"[^\"]{1,30}\"|"
-    r"\b[A-Z][A-Z0-9]{2,}\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b)"
-)
-
-
-def _request_starts(sentence: str) -> int | None:
-    """Where a request begins in `sentence`, if it makes one."""
-    found = [m.start() for p in (REQUEST, *WRITTEN_TO_MODEL) if (m := p.search(sentence))]
-    return min(found, default=None)
-
-
-def ordered_text(notes: Iterable[str]) -> Iterator[str]:
-    """The phrases that requests in `notes` ask an answer to write, in lower case: quoted,
-    in capitals or a name, after a verb of writing, after the request begins (in
-    "老師說「慢慢來」，請朋友…" the quote is the teacher's, not what the member asks for)."""
-    for note in notes:
-        for sentence in note_sentences(note):
-            start = _request_starts(sentence)
-            if start is None:
-                continue
-            for match in ORDERED_TEXT.finditer(sentence, start):
-                yield _normal(match.group(1).strip('「」『』“”"'))
-
-
 def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Grounds:
     """The grounds an answer about `data` may stand on: its numbers (and `extra_numbers`, such as
     the seven days a weekly summary covers), and the words of what the member did."""
-    own = [data.get("practice", ""), data.get("action", ""), *data.get("tags", [])]
-    named = list(own)
+    named = [data.get("practice", ""), data.get("action", ""), *data.get("tags", [])]
     named.extend(c.get("note", "") for c in data.get("checkins", []))
     named.extend(t for c in data.get("checkins", []) for t in c.get("tags", []))
     text = " ".join(s for s in named if s)
-    # What the practice itself names is never an order's payload.
-    practice_names = _normal(" ".join(own))
-    notes = [c.get("note") or "" for c in data.get("checkins", [])]
     return Grounds(
         numbers=frozenset([1.0, *_numbers_in_data(data), *map(float, extra_numbers)]),
         bigrams=frozenset(_bigrams(text)) - GENERIC_BIGRAMS,
         words=frozenset(_content_words(text)),
         quoted=frozenset(b for s in _leaves(data) if isinstance(s, str) for b in _bigrams(s)),
-        ordered=frozenset(o for o in ordered_text(notes) if o and o not in practice_names),
         counts=_counts_in_data(data, extra_numbers),
         characters=frozenset(
             c for s in _leaves(data) if isinstance(s, str) for c in HAN.findall(s)
@@ -594,8 +544,6 @@ def failed_checks(
         failed.add("next_step")
     elif step and _similar(message, step):
         failed.add("next_step")
-    if any(phrase in _normal(both) for phrase in grounds.ordered):
-        failed.add("order")
     return [name for name in CHECKS if name in failed]
 
 

@@ -117,13 +117,14 @@ def _defuse(text: str) -> str:
 
 # Notes are screened sentence by sentence: a sentence written to the model instead of about the
 # learning is withheld from the prompt (the model cannot obey what it never reads), and the rest
-# of the note stays. Three signs mark such a sentence, whatever it asks for:
+# of the note stays. Four signs mark such a sentence, whatever its wording:
 # - it overrides the prompt: "ignore the instructions above", "你現在是…", "act as…";
 # - it addresses whoever reads it: "給讀到這段的 AI", "whoever answers this", "AI：";
-# - it dictates the answer: its language from now on, its last line, its signature, "reply only".
-# The system prompt's rule covers sentences these miss, and the checks read the answer:
-# another language fails `language`, and an answer that carries what a note asked for (a quoted
-# phrase, a word in capitals, a name) fails `order` (`checks.py`).
+# - it dictates the answer: its language from now on, its last line, its signature, "reply only";
+# - it asks for a phrase to be written: a request (請, 給你, "could you") then a verb of writing
+#   and a phrase set off by quotes, capitals or a name (寫 BANANA, "mention PINEAPPLE").
+# The system prompt's rule covers sentences these miss, and an answer that obeyed one by
+# changing language fails the `language` check.
 OVERRIDES = re.compile(
     r"(ignore|disregard|forget|override)\b.{0,40}\b(instruction|prompt|rule|above|previous)|"
     r"system prompt|you are now|act as|pretend (to be|you)|(reply|respond|answer|write) only|"
@@ -169,6 +170,41 @@ DICTATES_ANSWER = re.compile(
     re.IGNORECASE,
 )
 WRITTEN_TO_MODEL = (OVERRIDES, ADDRESSES_READER, DICTATES_ANSWER)
+
+# A sentence that asks someone for something (a friend, a teacher, or the model).
+REQUEST = re.compile(
+    r"請|请|麻煩|麻烦|拜託|拜托|務必|务必|你要|你必須|你必须|你得|給你|给你|"
+    r"\b(please|kindly|you must|you should|you need to|you have to|you will|"
+    r"(could|can|would|will) (you|your))\b|"
+    r"(^|[:;,]\s*|\band\s+)(say|write|put|add|include|mention|repeat|type|print|output|sign|end)\b",
+    re.IGNORECASE,
+)
+# What a request asks to have written: set off by quotes, capitals or a name after a verb of
+# writing ("只回覆「我是海盜」", "最後一句寫 BANANA", "sign it as Captain Hook").
+ORDERED_TEXT = re.compile(
+    r"(?:寫上?|写上?|說|说|回覆|回复|回答|加上|放上|附上|輸出|输出|印出|簽上?|签上?|署名|"
+    r"\bsay|\bwrite|\breply|\banswer|\badd|\binclude|\bmention|\bprint|\btype|\boutput|"
+    r"\bsign(?: it| off)? as|\b(?:end|finish|close)(?: it| your \w+| the \w+)? with|"
+    r"\bthe word|\bthe phrase)\s*[:：]?\s*"
+    r"(「[^」]{1,30}」|『[^』]{1,30}』|“[^”]{1,30}”|\"[^\"]{1,30}\"|"
+    r"\b[A-Z][A-Z0-9]{2,}\b|\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\b)"
+)
+
+
+def _request_starts(sentence: str) -> int | None:
+    """Where a request begins in `sentence`, if it makes one."""
+    found = [m.start() for p in (REQUEST, *WRITTEN_TO_MODEL) if (m := p.search(sentence))]
+    return min(found, default=None)
+
+
+def asks_for_a_phrase(sentence: str) -> bool:
+    """Whether `sentence` asks for a phrase to be written: one set off by quotes, capitals or a
+    name after a verb of writing, after a request begins (in "老師說「慢慢來」，請朋友…" the
+    quote is the teacher's, not something the member asks for)."""
+    start = _request_starts(sentence)
+    return start is not None and ORDERED_TEXT.search(sentence, start) is not None
+
+
 # A sentence of a note: up to its closing punctuation, or a full stop before a space.
 NOTE_SENTENCE = re.compile(
     r"[^。！？!?\n]*?(?:[。！？!?]+|\.(?=\s|$)|\n|$)[」』）)\"'\u201d\u2019]*\s*"
@@ -181,7 +217,7 @@ def note_sentences(note: str) -> list[str]:
 
 def addressed_to_model(sentence: str) -> bool:
     """Whether `sentence` is written to the model rather than about the member's learning."""
-    return any(pattern.search(sentence) for pattern in WRITTEN_TO_MODEL)
+    return any(p.search(sentence) for p in WRITTEN_TO_MODEL) or asks_for_a_phrase(sentence)
 
 
 def screen(note: str) -> str:
