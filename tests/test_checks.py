@@ -437,3 +437,14 @@ def test_a_character_taiwan_does_not_write_fails_script_unless_the_member_wrote_
 def test_a_promise_to_do_things_together_fails_tone(offer: str) -> None:
     answer = Answer(GOOD_ZH.message + offer, GOOD_ZH.next_step)
     assert "tone" in check(answer, "checkin_encouragement", "zh-TW", READING)
+
+
+def test_a_message_too_thin_to_stand_without_its_next_step_fails_length() -> None:
+    # What trimming left of a Spanish encouragement in the bench of 2026-12-04: 9 words, with
+    # a long next step making up the 25.
+    thin = Answer(
+        "Consider adding more breaks or practicing in different languages.",
+        "Try watching a Spanish movie or TV show for a few minutes to keep yourself engaged "
+        "and motivated with your drawing.",
+    )
+    assert "length" in check(thin, "checkin_encouragement", "en", SKETCHING)

@@ -4,8 +4,9 @@ Each check has a name; an answer that fails one is generated again, and the name
 `/metrics` and onto the job. The checks read only the answer and the member data the model was
 shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the model saw.
 
-- `length`: the message is within the kind's bounds and the next step is one short sentence,
-  counted in 字 (characters other than spaces) for zh-TW and in words for en.
+- `length`: the message with its next step is within the kind's bounds, the message alone holds
+  at least half the lower bound, and the next step is one short sentence, counted in 字
+  (characters other than spaces) for zh-TW and in words for en.
 - `unfinished`: the message ends on a finished sentence, and neither part stops at the length
   the output grammar allows (which is how a cut-off answer looks).
 - `language`: zh-TW is written in Chinese, en in English; no kana, Hangul or Cyrillic.
@@ -514,7 +515,12 @@ def failed_checks(
     low, high = LENGTH[locale][kind]
     # DaoDao bounds the feedback as a member reads it: the message with its next step.
     length = measure(message, locale) + measure(step, locale)
-    if not low <= length <= high or measure(step, locale) > NEXT_STEP_MAX[locale]:
+    if (
+        not low <= length <= high
+        or measure(step, locale) > NEXT_STEP_MAX[locale]
+        # A message trimmed down to one thin sentence leans on its next step: it says too little.
+        or measure(message, locale) < low // 2
+    ):
         failed.add("length")
     caps = GRAMMAR_CHARS[locale]
     if (
