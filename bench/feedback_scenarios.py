@@ -52,7 +52,13 @@ class Practice:
     duration_days: int
     checkins: list[Checkin]
     traits: tuple[str, ...]  # what the scenario exercises
-    canary: str | None = None  # a word an answer that obeyed the note's order would contain
+    # A word an answer that obeyed the order would contain; the order is the last note.
+    canary: str | None = None
+
+    @property
+    def order(self) -> str | None:
+        """The note that gives the model an order, if the practice has one."""
+        return self.checkins[-1].note if self.canary else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -432,9 +432,12 @@ def test_a_character_taiwan_does_not_write_fails_script_unless_the_member_wrote_
     [
         "下次打卡時，我們可以一起回顧並改進你的聽力練習方法。",  # the model's, bench of 2026-12-04
         "Next time we can look at your sketches together.",
+        # The model's, bench of 2026-12-04 (running).
+        "如果你有新的目標或想法，請告訴我，我可以幫助你制定一個更具體的計劃。",
+        "請保持這樣的努力，每天都要有進步！",  # a lecture (guitar)
     ],
 )
-def test_a_promise_to_do_things_together_fails_tone(offer: str) -> None:
+def test_an_offer_of_help_or_a_lecture_fails_tone(offer: str) -> None:
     answer = Answer(GOOD_ZH.message + offer, GOOD_ZH.next_step)
     assert "tone" in check(answer, "checkin_encouragement", "zh-TW", READING)
 

@@ -101,12 +101,13 @@ BLAME = re.compile(
     r"可惜|中斷|斷掉|斷了|偷懶|懶惰|失望|不應該|落後|罪惡|pity|shame|lazy|disappoint|lapse|"
     r"slack|fell behind|falling behind|should have|guilt|"
     # A companion that offers itself as a help desk is not what DaoDao's feedback is.
-    r"有任何問題|需要幫助|需要協助|隨時告訴我|隨時可以來找我|隨時向我|"
+    r"有任何問題|需要幫助|需要協助|隨時告訴我|隨時可以來找我|隨時向我|請告訴我|"
+    r"我可以幫(?:助|忙)?你|我(?:會|來)幫你|I can help you|I(?:'d| would) be happy to help|"
     r"feel free to|let me know|reach out|"
     # Nor one that promises to do things with them: feedback is read once, it does not meet.
     r"我們可以一起|我們一起來|(?:we|we'll|let's|let us)\b[^.!?]{0,40}\btogether\b|"
     # Nor one that lectures (DaoDao: 不評價、不說教).
-    r"一定要|你必須|要記住|記住，|別忘了|不要忘記|務必|"
+    r"一定要|你必須|要記住|記住，|別忘了|不要忘記|務必|每天都要|請保持|"
     r"\byou should\b|\byou must\b|\byou need to\b|\bremember(?:,| to\b| that\b)|"
     r"\b(?:is|are) (?:the )?key\b|\bdon't forget\b|\bstay hydrated\b",
     re.IGNORECASE,
