@@ -258,7 +258,7 @@ COUNTED = (
 def _numeral(text: str) -> float | None:
     if text.isdigit():
         return float(text)
-    value = EN_NUMBERS.get(text.lower())
+    value: float | None = EN_NUMBERS.get(text.lower())
     if value is None:
         value = _zh_number(text)
     return None if value is None else float(value)
