@@ -36,7 +36,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any
@@ -180,9 +180,9 @@ class Grounds:
     bigrams: frozenset[str]  # Han bigrams that name what the member did
     words: frozenset[str]  # stems of the Latin words that do
     quoted: frozenset[str]  # every Han bigram of the data: an English answer may quote them
-    characters: frozenset[str] = frozenset()  # the Han characters of the member data
+    characters: frozenset[str]  # the Han characters of the member data
     # What a count of days ("第 3 天", "5 days") or of times ("打卡 4 次", "twice") may be.
-    counts: dict[str, frozenset[float]] = field(default_factory=dict)
+    counts: dict[str, frozenset[float]]
 
 
 def _leaves(value: Any) -> Iterator[Any]:
@@ -273,10 +273,13 @@ def counted(text: str) -> Iterator[tuple[str, float]]:
                 yield what, value
 
 
-def _counts_in_data(data: dict[str, Any], extra: Iterable[int]) -> dict[str, frozenset[float]]:
+def _counts_in_data(
+    data: dict[str, Any], strings: list[str], extra: Iterable[int]
+) -> dict[str, frozenset[float]]:
     """What counts of days and of times the member data stands for: days are the day numbers,
     the plan's length and the gap; times are the counts of moods and tags; a number of check-ins
-    is both ("打卡 3 天", "3 check-ins"). Counts a note or title states count as well."""
+    is both ("打卡 3 天", "3 check-ins"). Counts the data's `strings` state (a note, the title)
+    count as well."""
     week = data.get("week") or {}
     checkins = [data.get("checkins_total"), week.get("checkins")]
     days = [data.get("day"), data.get("of_days"), data.get("days_since_previous_checkin")]
@@ -287,7 +290,7 @@ def _counts_in_data(data: dict[str, Any], extra: Iterable[int]) -> dict[str, fro
         "days": {1.0, *map(float, extra), *_ints(days + checkins)},
         "times": {1.0, 2.0, *_ints(times + checkins)},  # "twice" claims nothing
     }
-    for text in (s for s in _leaves(data) if isinstance(s, str)):
+    for text in strings:
         for what, value in counted(text):
             found[what].add(value)
     return {what: frozenset(values) for what, values in found.items()}
@@ -298,7 +301,7 @@ def _ints(values: Iterable[Any]) -> Iterator[float]:
 
 
 def _miscounts(text: str, grounds: Grounds) -> bool:
-    return any(value not in grounds.counts.get(what, ()) for what, value in counted(text))
+    return any(value not in grounds.counts[what] for what, value in counted(text))
 
 
 def _stem(word: str) -> str:
@@ -328,15 +331,14 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
     named.extend(c.get("note", "") for c in data.get("checkins", []))
     named.extend(t for c in data.get("checkins", []) for t in c.get("tags", []))
     text = " ".join(s for s in named if s)
+    strings = [s for s in _leaves(data) if isinstance(s, str)]
     return Grounds(
         numbers=frozenset([1.0, *_numbers_in_data(data), *map(float, extra_numbers)]),
         bigrams=frozenset(_bigrams(text)) - GENERIC_BIGRAMS,
         words=frozenset(_content_words(text)),
-        quoted=frozenset(b for s in _leaves(data) if isinstance(s, str) for b in _bigrams(s)),
-        counts=_counts_in_data(data, extra_numbers),
-        characters=frozenset(
-            c for s in _leaves(data) if isinstance(s, str) for c in HAN.findall(s)
-        ),
+        quoted=frozenset(b for s in strings for b in _bigrams(s)),
+        characters=frozenset(c for s in strings for c in HAN.findall(s)),
+        counts=_counts_in_data(data, strings, extra_numbers),
     )
 
 

@@ -191,18 +191,12 @@ ORDERED_TEXT = re.compile(
 )
 
 
-def _request_starts(sentence: str) -> int | None:
-    """Where a request begins in `sentence`, if it makes one."""
-    found = [m.start() for p in (REQUEST, *WRITTEN_TO_MODEL) if (m := p.search(sentence))]
-    return min(found, default=None)
-
-
 def asks_for_a_phrase(sentence: str) -> bool:
     """Whether `sentence` asks for a phrase to be written: one set off by quotes, capitals or a
     name after a verb of writing, after a request begins (in "老師說「慢慢來」，請朋友…" the
     quote is the teacher's, not something the member asks for)."""
-    start = _request_starts(sentence)
-    return start is not None and ORDERED_TEXT.search(sentence, start) is not None
+    request = REQUEST.search(sentence)
+    return request is not None and ORDERED_TEXT.search(sentence, request.start()) is not None
 
 
 # A sentence of a note: up to its closing punctuation, or a full stop before a space.
