@@ -225,6 +225,8 @@ def trimmed(answer: Answer, kind: str = "checkin_encouragement") -> Answer | Non
         "你已經連續打卡好幾天了！",  # a streak
         "前面那天只讀了 5 頁也沒關係，照自己的步調走就好。",  # a sentence said again
         "希望你繼續讀下去，把每一章的想法都",  # cut off
+        "我明天想再讀一章，我想看看作者怎麼說。",  # a note quoted as the model's own words
+        "這一章的畳面寫得很美。",  # a Japanese 畳 for 畫 (Qwen wrote "App 畳面")
     ],
 )
 def test_a_sentence_too_many_is_trimmed_and_the_rest_kept(extra: str) -> None:
@@ -256,6 +258,28 @@ def test_an_answer_too_long_loses_its_last_sentences_down_to_the_bound() -> None
 )
 def test_faults_outside_whole_sentences_are_not_trimmed(answer: Answer) -> None:
     assert trimmed(answer) is None
+
+
+def test_a_next_step_stops_before_a_clause_that_invents_a_number() -> None:
+    # Qwen2.5-Coder-1.5B on a TOEIC practice: "明天繼續聽力練習，爭取做到 1000 分。"
+    kept = trimmed(Answer(GOOD_ZH.message, "今天挑第三章裡一句最有感的話，爭取讀到 100 頁。"))
+    assert kept == Answer(GOOD_ZH.message, "今天挑第三章裡一句最有感的話。")
+    # Nothing sound before the number: no step, so the encouragement is generated again.
+    assert trimmed(Answer(GOOD_ZH.message, "每天讀 15 頁並寫下一個想法。")) is None
+
+
+def test_a_quotation_left_open_is_unfinished_and_trimmed_back_to_before_it() -> None:
+    opened = "你也寫下了心得：「今天讀到第三章，想到島島的讀書會。後來又翻回第一章"
+    answer = Answer(GOOD_ZH.message + opened, GOOD_ZH.next_step)
+    assert "unfinished" in check(answer, "checkin_encouragement", "zh-TW", READING)
+    # Cut at the quote's first full stop, the answer looks finished but still is not.
+    assert "unfinished" in check(
+        Answer(GOOD_ZH.message + opened.split("。")[0] + "。", GOOD_ZH.next_step),
+        "checkin_encouragement",
+        "zh-TW",
+        READING,
+    )
+    assert trimmed(answer) == GOOD_ZH
 
 
 def test_sentences_split_on_their_ends_but_not_inside_a_number() -> None:

@@ -7,8 +7,8 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
 - `length`: the message with its next step is within the kind's bounds, the message alone holds
   at least half the lower bound, and the next step is one short sentence, counted in 字
   (characters other than spaces) for zh-TW and in words for en.
-- `unfinished`: the message ends on a finished sentence, and neither part stops at the length
-  the output grammar allows (which is how a cut-off answer looks).
+- `unfinished`: the message ends on a finished sentence, no quotation is left open, and neither
+  part stops at the length the output grammar allows (which is how a cut-off answer looks).
 - `language`: zh-TW is written in Chinese, en in English; no kana, Hangul or Cyrillic.
 - `script`: no Simplified-only character in a zh-TW answer (after the OpenCC conversion), and no
   character outside Big5 that the member data does not hold (a Japanese 畳 for 畫).
@@ -425,6 +425,14 @@ def _finished(text: str) -> bool:
     return _strip_trailing_symbols(text).endswith(ENDS_SENTENCE)
 
 
+QUOTES = (("「", "」"), ("『", "』"), ("\u201c", "\u201d"))
+
+
+def _open_quote(text: str) -> bool:
+    """Whether a quotation opened in `text` is not closed: it was cut off inside a quote."""
+    return any(text.count(left) > text.count(right) for left, right in QUOTES)
+
+
 def _normal(text: str) -> str:
     """`text` in lower case with its runs of spaces made one: what comparisons look at."""
     return " ".join(text.split()).lower()
@@ -528,6 +536,8 @@ def failed_checks(
     caps = GRAMMAR_CHARS[locale]
     if (
         not _finished(message)
+        or _open_quote(message)
+        or _open_quote(answer.next_step or "")
         or LIST_ITEM_END.search(message)
         or len(answer.message) >= caps["message"]
         or len(answer.next_step or "") >= caps["next_step"]
@@ -560,9 +570,20 @@ def failed_checks(
 # (3.5) does not end one.
 SENTENCE = re.compile(r"[^。！？!?…\n]*?(?:[。！？!?…]+|\.(?!\d)|\n|$)[」』）)\"'\u201d\u2019]*\s*")
 # Faults trimming may remove: a sentence of the message that fails one of these on its own, a
-# sentence that says the next step again, or a next step that runs on past its one sentence.
+# sentence that says the next step again, a clause of the next step that states what the data
+# does not hold, or a next step that runs on past its one sentence.
 TRIMMABLE = frozenset(
-    {"length", "unfinished", "numbers", "streak", "tone", "voice", "repetition", "next_step"}
+    {
+        "length",
+        "unfinished",
+        "script",
+        "numbers",
+        "streak",
+        "tone",
+        "voice",
+        "repetition",
+        "next_step",
+    }
 )
 CLAUSE = re.compile(r"(?<=[，、；,;])")
 # A next step shorter than this once repaired says too little to be one.
@@ -573,37 +594,62 @@ def sentences(text: str) -> list[str]:
     return [s for s in SENTENCE.findall(text) if s.strip()]
 
 
-def _sentence_fault(sentence: str, grounds: Grounds, seen: set[str], step: str) -> bool:
+def _unfounded(text: str, locale: Locale, grounds: Grounds) -> bool:
+    """Whether `text` states a number or a count the data does not hold, or a character a
+    zh-TW answer must not carry."""
+    return bool(
+        any(n not in grounds.numbers for n in stated_numbers(text))
+        or _miscounts(text, grounds)
+        or (locale == "zh-TW" and (simplified_only(text) or _strange_characters(text, grounds)))
+    )
+
+
+def _sentence_fault(
+    sentence: str, locale: Locale, grounds: Grounds, seen: set[str], step: str
+) -> bool:
     key = _normal(sentence)
     if key in seen:
         return True
     seen.add(key)
     return bool(
-        any(n not in grounds.numbers for n in stated_numbers(sentence))
-        or _miscounts(sentence, grounds)
+        _unfounded(sentence, locale, grounds)
         or STREAK.search(sentence)
         or BLAME.search(sentence)
         or THIRD_PERSON.search(sentence)
+        # A note quoted as the model's own words: "明天我想試試看…".
+        or _speaks_as_member(sentence, locale)
         # "Next step: …" in the message, then the same as the next step.
         or (step and _similar(key, step))
     )
 
 
-def repair_step(step: str | None, locale: Locale, *, cut_off: bool = False) -> str | None:
+def repair_step(
+    step: str | None, locale: Locale, *, cut_off: bool = False, grounds: Grounds | None = None
+) -> str | None:
     """A next step as one sentence within its bound: the first of several, or one that runs on
     (or was `cut_off` by the output grammar) taken back to its last whole clause and closed.
-    None when too little would be left to be a step."""
+    With `grounds`, it stops before the first clause stating a number the data does not hold
+    ("明天繼續聽力練習，爭取做到 1000 分。" keeps 明天繼續聽力練習). None when too little would be
+    left to be a step."""
     if not step or not step.strip():
         return None
     parts = sentences(step)
     first = (parts or [step])[0].strip()
     whole = not cut_off or len(parts) > 1  # the first sentence ended before the cut
     limit = NEXT_STEP_MAX[locale]
-    if whole and measure(first, locale) <= limit:
+    sound = grounds is None or not _unfounded(first, locale, grounds)
+    if whole and sound and measure(first, locale) <= limit:
         return first
     clauses = [c for c in CLAUSE.split(first) if c.strip()]
     if not whole:
         clauses = clauses[:-1]  # the clause the model was cut off in
+    if grounds is not None:  # up to the first unfounded clause: what follows leans on it
+        sound_clauses = []
+        for clause in clauses:
+            if _unfounded(clause, locale, grounds):
+                break
+            sound_clauses.append(clause)
+        clauses = sound_clauses
     while clauses and measure("".join(clauses), locale) > limit:
         clauses.pop()
     kept = "".join(clauses).strip().rstrip("，、；,;").strip()
@@ -615,24 +661,28 @@ def repair_step(step: str | None, locale: Locale, *, cut_off: bool = False) -> s
 def trim(
     answer: Answer, failed: list[str], *, kind: FeedbackKind, locale: Locale, grounds: Grounds
 ) -> Answer | None:
-    """The answer without the sentences that made it fail, if what is left passes every check.
+    """The answer without the sentences (and next-step clauses) that made it fail, if what is
+    left passes every check.
 
     Small models write a good answer and then one sentence too many: an invented number, an
     offer of help, a sentence said again, a last one cut off or over the length, the next step
-    said again in the message, a next step that runs on past its one sentence. Taking those out
-    keeps the model's own words; an answer whose fault is elsewhere (its language, a missing
-    next step, what it is about) is not trimmed but generated again."""
+    said again in the message, a note quoted as their own words, a stray Japanese character, a
+    next step that runs on past its one sentence or adds a number. Taking those out keeps the
+    model's own words; an answer whose fault is elsewhere (its language, a missing next step,
+    what it is about) is not trimmed but generated again."""
     if not failed or not set(failed) <= TRIMMABLE:
         return None
     step = answer.next_step
     if step:
         cut_off = len(step) >= GRAMMAR_CHARS[locale]["next_step"]
-        step = repair_step(step, locale, cut_off=cut_off)
+        step = repair_step(step, locale, cut_off=cut_off, grounds=grounds)
     seen: set[str] = set()
     kept = [
-        s for s in sentences(answer.message) if not _sentence_fault(s, grounds, seen, step or "")
+        s
+        for s in sentences(answer.message)
+        if not _sentence_fault(s, locale, grounds, seen, step or "")
     ]
-    while kept and not _finished(kept[-1]):
+    while kept and (not _finished(kept[-1]) or _open_quote("".join(kept))):
         kept.pop()
     high = LENGTH[locale][kind][1] - measure(step or "", locale)
     while kept and measure("".join(kept), locale) > high:
