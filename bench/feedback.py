@@ -34,10 +34,8 @@ from ai_backend.client import service_token
 from ai_backend.config import Settings
 from ai_backend.db.models import Checkin, Practice
 from ai_backend.domain import FEEDBACK_KINDS
-from ai_backend.feedback.checks import GRAMMAR_CHARS
-from ai_backend.feedback.llm import output_schema
 from ai_backend.feedback.prompts import Prompt
-from ai_backend.feedback.runner import job_prompt
+from ai_backend.feedback.runner import answer_schema, job_prompt
 from bench.common import percentile, print_table, write_result
 from bench.stack import MODEL_CACHE, ROOT, running_stack
 
@@ -85,11 +83,7 @@ def practice_data(n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def raw_prompt(prompt: Prompt) -> dict[str, Any]:
     """A prompt as bench.raw_llm takes it: the messages and the schema a worker would send."""
-    caps = GRAMMAR_CHARS[prompt.locale]
-    return {
-        "messages": prompt.messages,
-        "schema": output_schema(caps["message"], caps["next_step"]),
-    }
+    return {"messages": prompt.messages, "schema": answer_schema(prompt.kind, prompt.locale)}
 
 
 def prompt_from_bodies(

@@ -14,12 +14,13 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from ai_backend.domain import FEEDBACK_KINDS
 from ai_backend.feedback.checks import HAN, Answer, check_answer, simplified_only
-from ai_backend.feedback.llm import LocalProvider
+from ai_backend.feedback.llm import RETRY_TEMPERATURE, Completion, LocalProvider
 from ai_backend.feedback.local_models import model_path
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
 from ai_backend.feedback.runner import JobRunner, write_answer
@@ -94,6 +95,23 @@ async def test_orders_inside_a_note_are_not_followed(
     assert check_answer(written.answer, prompt) == [], text  # so in the member's language, too
 
 
+class Recording:
+    """A provider that notes the temperature each generation asked for."""
+
+    name = "recording"
+
+    def __init__(self, provider: LocalProvider) -> None:
+        self.provider = provider
+        self.temperatures: list[float | None] = []
+
+    async def complete(self, messages: list[dict[str, str]], **options: Any) -> Completion:
+        self.temperatures.append(options.get("temperature"))
+        return await self.provider.complete(messages, **options)
+
+    async def close(self) -> None:
+        pass
+
+
 async def test_when_no_generation_passes_the_template_is_stored_with_the_failed_checks(
     qwen: LocalProvider,
 ) -> None:
@@ -102,9 +120,12 @@ async def test_when_no_generation_passes_the_template_is_stored_with_the_failed_
     zh = prompt_for("checkin_encouragement", "zh-TW", READING)
     en = prompt_for("checkin_encouragement", "en", READING)
     misled = Prompt(zh.kind, zh.locale, en.messages, zh.data, zh.task_numbers)
-    written = await write_answer(qwen, misled, seed=3)
+    recorded = Recording(qwen)
+    written = await write_answer(recorded, misled, seed=3)
     assert written.source == "template"
     assert len(written.rejected) == 3
+    # The first generation at the provider's low temperature, the ones after a rejection freer.
+    assert recorded.temperatures == [None, RETRY_TEMPERATURE, RETRY_TEMPERATURE]
     assert all("language" in failed for failed in written.rejected), written.rejected
     assert written.last_rejected is not None
     # The template is in Chinese, about this practice, and passes every check itself.

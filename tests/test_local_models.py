@@ -1,5 +1,6 @@
 """The local models' files: Qwen2.5-Coder-1.5B joined from its 22 installed parts and checked
-against the official digest; a changed file is rebuilt, damaged parts are refused."""
+against the official digest; a changed file is rebuilt, damaged parts are refused. The model
+answers in the language asked, within the answer grammar."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_backend.feedback.llm import LocalProvider
+from ai_backend.feedback.checks import LENGTH, measure
+from ai_backend.feedback.llm import LocalProvider, output_schema
 from ai_backend.feedback.local_models import (
     QWEN_SHA256,
     QWEN_SIZE,
@@ -19,6 +21,7 @@ from ai_backend.feedback.local_models import (
     qwen_parts,
     sha256_of,
 )
+from ai_backend.feedback.runner import answer_schema
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +89,25 @@ async def test_the_qwen_model_loads_and_answers_in_the_language_asked(cache: Pat
     said = chinese.output.message
     assert sum("\u4e00" <= c <= "\u9fff" for c in said) >= 5, said  # Chinese, not English
     assert "讀" in said or "书" in said or "書" in said, said  # about the reading
+
+
+async def test_the_answer_grammar_keeps_a_message_from_stopping_short(cache: Path) -> None:
+    # Asked for four characters, the model stops at four unless the grammar holds it to the
+    # least a member reads (Qwen once answered an encouragement with 你今天學到了什麼？ alone).
+    provider = LocalProvider(model_path("qwen2.5-coder-1.5b", cache), threads=2, temperature=0)
+    ask = [
+        {"role": "system", "content": "只用 JSON 回覆：message 只寫四個字，next_step 寫一句話。"},
+        {"role": "user", "content": "鼓勵一位今天練了吉他的學習者。"},
+    ]
+    held = answer_schema("checkin_encouragement", "zh-TW")
+    least = held["properties"]["message"]["minLength"]
+    try:
+        free = await provider.complete(ask, schema=output_schema(180, 60))
+        bounded = await provider.complete(ask, schema=held)
+    finally:
+        await provider.close()
+    assert len(free.output.message) < least, free.output.message
+    assert len(bounded.output.message) >= least, bounded.output.message
+    assert (
+        measure(bounded.output.message, "zh-TW") >= LENGTH["zh-TW"]["checkin_encouragement"][0] // 2
+    )

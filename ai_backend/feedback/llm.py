@@ -29,7 +29,12 @@ MAX_TOKENS = 512
 # Small models fall into loops ("你很棒。你很棒。…"); a mild penalty on the last 64 tokens
 # keeps most answers out of them, and the checks catch the rest.
 REPEAT_PENALTY = 1.1
-TEMPERATURE = 0.5
+# Low for a job's first answer: at 0.5 Qwen2.5-Coder-1.5B invented numbers and wrote stray
+# Japanese characters in one answer of six; at 0.2, in one of eighteen (the 45 scenarios of
+# `bench feedback-quality`, twice each, 2026-12-04). An answer generated again after one was
+# rejected samples more freely, so it does not say the same thing again.
+TEMPERATURE = 0.2
+RETRY_TEMPERATURE = 0.6
 
 
 class FeedbackOutput(BaseModel):
@@ -39,13 +44,16 @@ class FeedbackOutput(BaseModel):
     next_step: str | None = Field(default=None, max_length=400)
 
 
-def output_schema(message_chars: int = 700, next_step_chars: int = 240) -> dict[str, Any]:
-    """The JSON schema the answer is constrained to; the bounds are where a longer answer would
-    be cut off (the checks judge the length that counts)."""
+def output_schema(
+    message_chars: int = 700, next_step_chars: int = 240, *, message_min: int = 1
+) -> dict[str, Any]:
+    """The JSON schema the answer is constrained to; the upper bounds are where a longer answer
+    would be cut off, the lower one where a message says too little (the checks judge the
+    length that counts)."""
     return {
         "type": "object",
         "properties": {
-            "message": {"type": "string", "minLength": 1, "maxLength": message_chars},
+            "message": {"type": "string", "minLength": message_min, "maxLength": message_chars},
             "next_step": {"type": "string", "maxLength": next_step_chars},
         },
         "required": ["message", "next_step"],
@@ -89,6 +97,7 @@ class LLMProvider(Protocol):
         *,
         schema: dict[str, Any] | None = None,
         seed: int | None = None,
+        temperature: float | None = None,  # None: the provider's own
     ) -> Completion: ...
 
     async def close(self) -> None: ...
@@ -149,13 +158,14 @@ class LocalProvider:
         messages: list[dict[str, str]],
         schema: dict[str, Any] | None = None,
         seed: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         with self._lock:
             answer = self._load().create_chat_completion(
                 messages=messages,
                 response_format={"type": "json_object", "schema": schema or output_schema()},
                 max_tokens=MAX_TOKENS,
-                temperature=self.temperature,
+                temperature=self.temperature if temperature is None else temperature,
                 repeat_penalty=REPEAT_PENALTY,
                 seed=seed,
             )
@@ -179,8 +189,9 @@ class LocalProvider:
         *,
         schema: dict[str, Any] | None = None,
         seed: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
-        return await asyncio.to_thread(self._complete, messages, schema, seed)
+        return await asyncio.to_thread(self._complete, messages, schema, seed, temperature)
 
     async def close(self) -> None:
         with self._lock:
@@ -227,12 +238,13 @@ class OpenAIProvider:
         *,
         schema: dict[str, Any] | None = None,
         seed: int | None = None,
+        temperature: float | None = None,
     ) -> Completion:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "max_tokens": MAX_TOKENS,
-            "temperature": TEMPERATURE,
+            "temperature": TEMPERATURE if temperature is None else temperature,
             # Understood by llama.cpp's server and by OpenAI-compatible servers that take a
             # schema with json_object; the output is validated either way.
             "response_format": {"type": "json_object", "schema": schema or output_schema()},

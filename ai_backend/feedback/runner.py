@@ -25,14 +25,17 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Checkin, FeedbackJob, Practice
+from ai_backend.domain import FeedbackKind
 from ai_backend.feedback.checks import (
     CHECKS,
     GRAMMAR_CHARS,
+    LENGTH,
     Answer,
     failed_checks,
     localise,
@@ -41,6 +44,7 @@ from ai_backend.feedback.checks import (
 )
 from ai_backend.feedback.fallback import template_answer
 from ai_backend.feedback.llm import (
+    RETRY_TEMPERATURE,
     InvalidOutput,
     LLMError,
     LLMProvider,
@@ -103,20 +107,35 @@ class Written:
         return [name for name in CHECKS if name in failed]
 
 
+def answer_schema(kind: FeedbackKind, locale: str) -> dict[str, Any]:
+    """The output grammar of an answer of `kind`: its message cannot stop before three quarters
+    of the kind's lower bound (the model wrote 你今天學到了什麼？ and nothing else; the next step
+    makes up the rest), nor either part run on far past the upper one."""
+    caps = GRAMMAR_CHARS[locale]
+    low = LENGTH[locale][kind][0] * 3 // 4
+    # The bound counts 字 for zh-TW and words for en, the grammar characters (about 5 a word).
+    message_min = low if locale == "zh-TW" else low * 5
+    return output_schema(caps["message"], caps["next_step"], message_min=message_min)
+
+
 async def write_answer(
     provider: LLMProvider, prompt: Prompt, *, seed: int, generations: int = GENERATIONS
 ) -> Written:
     """Generate until an answer passes every check, at most `generations` times; then the
     template. Transient and other LLM errors propagate: the job's retry policy handles them."""
-    caps = GRAMMAR_CHARS[prompt.locale]
-    schema = output_schema(caps["message"], caps["next_step"])
+    schema = answer_schema(prompt.kind, prompt.locale)
     facts = prompt_grounds(prompt)
     rejected: list[list[str]] = []
     model, prompt_tokens, completion_tokens = None, 0, 0
     last: str | None = None
     for n in range(generations):
         try:
-            completion = await provider.complete(prompt.messages, schema=schema, seed=seed + n)
+            completion = await provider.complete(
+                prompt.messages,
+                schema=schema,
+                seed=seed + n,
+                temperature=RETRY_TEMPERATURE if rejected else None,
+            )
         except InvalidOutput as exc:
             rejected.append(["schema"])
             last = exc.raw
