@@ -29,10 +29,10 @@ MAX_TOKENS = 512
 # Small models fall into loops ("你很棒。你很棒。…"); a mild penalty on the last 64 tokens
 # keeps most answers out of them, and the checks catch the rest.
 REPEAT_PENALTY = 1.1
-# Low for a job's first answer: at 0.5 Qwen2.5-Coder-1.5B invented numbers and wrote stray
-# Japanese characters in one answer of six; at 0.2, in one of eighteen (the 45 scenarios of
-# `bench feedback-quality`, twice each, 2026-12-04). An answer generated again after one was
-# rejected samples more freely, so it does not say the same thing again.
+# Low for a job's first answer: at 0.5, one answer of Qwen2.5-Coder-1.5B in nine failed a check
+# even after trimming (mostly invented numbers and stray characters); at 0.2, one in eighteen
+# (the 45 scenarios of `bench feedback-quality`, twice each, 2026-12-04). An answer generated
+# again after one was rejected samples more freely, so it does not say the same thing again.
 TEMPERATURE = 0.2
 RETRY_TEMPERATURE = 0.6
 
