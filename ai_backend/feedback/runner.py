@@ -10,7 +10,8 @@
   (the server's Retry-After when it is longer); after `MAX_ATTEMPTS` the job fails with the
   reason.
 - Every answer is checked before it is stored (`checks.py`). One that fails a check, or is not
-  the structure asked for, is generated again with a new seed; after `GENERATIONS` tries the job
+  the structure asked for, is generated again with a new seed, sampled more freely than the
+  first (`RETRY_TEMPERATURE`); after `GENERATIONS` tries the job
   stores the hand-written answer of `fallback.py`, marked `source: "template"` with the checks
   the generations failed. A job never stores an answer that failed a check.
 """
