@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from itertools import takewhile
 from typing import Any
 
 from ai_backend.domain import FeedbackKind
@@ -304,6 +305,11 @@ def _miscounts(text: str, grounds: Grounds) -> bool:
     return any(value not in grounds.counts[what] for what, value in counted(text))
 
 
+def _invents_numbers(text: str, grounds: Grounds) -> bool:
+    """Whether `text` states a number, or a count of days or times, the data does not hold."""
+    return any(n not in grounds.numbers for n in stated_numbers(text)) or _miscounts(text, grounds)
+
+
 def _stem(word: str) -> str:
     word = word.lower().strip("'\u2019-")
     for suffix in ("ing", "ed", "es", "s"):
@@ -398,6 +404,11 @@ def simplified_only(text: str) -> list[str]:
     return sorted(
         {c for c in HAN.findall(text) if not _in_big5(c) and convert(c) != c},
     )
+
+
+def _wrong_script(text: str, locale: Locale, grounds: Grounds) -> bool:
+    """Whether a zh-TW `text` holds a Simplified-only character or a strange one."""
+    return locale == "zh-TW" and bool(simplified_only(text) or _strange_characters(text, grounds))
 
 
 def _strange_characters(text: str, grounds: Grounds) -> bool:
@@ -545,9 +556,9 @@ def failed_checks(
         failed.add("unfinished")
     if not _language_ok(both, locale, grounds):
         failed.add("language")
-    if locale == "zh-TW" and (simplified_only(both) or _strange_characters(both, grounds)):
+    if _wrong_script(both, locale, grounds):
         failed.add("script")
-    if any(n not in grounds.numbers for n in stated_numbers(both)) or _miscounts(both, grounds):
+    if _invents_numbers(both, grounds):
         failed.add("numbers")
     if not _names_something(both, grounds):
         failed.add("grounding")
@@ -597,11 +608,7 @@ def sentences(text: str) -> list[str]:
 def _unfounded(text: str, locale: Locale, grounds: Grounds) -> bool:
     """Whether `text` states a number or a count the data does not hold, or a character a
     zh-TW answer must not carry."""
-    return bool(
-        any(n not in grounds.numbers for n in stated_numbers(text))
-        or _miscounts(text, grounds)
-        or (locale == "zh-TW" and (simplified_only(text) or _strange_characters(text, grounds)))
-    )
+    return _invents_numbers(text, grounds) or _wrong_script(text, locale, grounds)
 
 
 def _sentence_fault(
@@ -644,12 +651,7 @@ def repair_step(
     if not whole:
         clauses = clauses[:-1]  # the clause the model was cut off in
     if grounds is not None:  # up to the first unfounded clause: what follows leans on it
-        sound_clauses = []
-        for clause in clauses:
-            if _unfounded(clause, locale, grounds):
-                break
-            sound_clauses.append(clause)
-        clauses = sound_clauses
+        clauses = list(takewhile(lambda c: not _unfounded(c, locale, grounds), clauses))
     while clauses and measure("".join(clauses), locale) > limit:
         clauses.pop()
     kept = "".join(clauses).strip().rstrip("，、；,;").strip()
