@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ai_backend.feedback.checks import LENGTH, measure
+from ai_backend.feedback.checks import HAN, LENGTH, measure
 from ai_backend.feedback.llm import LocalProvider, output_schema
 from ai_backend.feedback.local_models import (
     QWEN_SHA256,
@@ -111,3 +111,7 @@ async def test_the_answer_grammar_keeps_a_message_from_stopping_short(cache: Pat
     assert (
         measure(bounded.output.message, "zh-TW") >= LENGTH["zh-TW"]["checkin_encouragement"][0] // 2
     )
+    # Held longer, it still encourages this learner, in Chinese: it does not pad with filler.
+    said = bounded.output.message
+    assert len(HAN.findall(said)) >= least * 2 // 3, said
+    assert "吉他" in said or "練" in said, said
