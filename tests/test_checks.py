@@ -459,11 +459,27 @@ def test_a_character_taiwan_does_not_write_fails_script_unless_the_member_wrote_
         # The model's, bench of 2026-12-04 (running).
         "如果你有新的目標或想法，請告訴我，我可以幫助你制定一個更具體的計劃。",
         "請保持這樣的努力，每天都要有進步！",  # a lecture (guitar)
+        # The model's, bench of 2026-12-04 (pebl): a chat partner, not feedback.
+        "如果你有什麼想分享的，也可以跟我聊聊哦！",
     ],
 )
 def test_an_offer_of_help_or_a_lecture_fails_tone(offer: str) -> None:
     answer = Answer(GOOD_ZH.message + offer, GOOD_ZH.next_step)
     assert "tone" in check(answer, "checkin_encouragement", "zh-TW", READING)
+
+
+def test_a_next_step_that_asks_a_question_is_no_step() -> None:
+    # The model's next step for a weekly summary, bench of 2026-12-04 (running).
+    asked = Answer(GOOD_ZH.message, "下週你打算再做什麼？")
+    assert check(asked, "checkin_encouragement", "zh-TW", READING) == ["next_step"]
+    assert check(asked, "weekly_summary", "zh-TW", READING) == ["next_step"]
+    # Encouragement must give a step, so it is generated again; a weekly summary may stand
+    # without one, so trimming drops the question.
+    assert trimmed(asked) is None
+    assert trimmed(asked, "weekly_summary") == Answer(GOOD_ZH.message, None)
+    # A question in the message is fine.
+    curious = Answer("你今天學到了什麼？" + GOOD_ZH.message, GOOD_ZH.next_step)
+    assert check(curious, "checkin_encouragement", "zh-TW", READING) == []
 
 
 def test_a_message_too_thin_to_stand_without_its_next_step_fails_length() -> None:

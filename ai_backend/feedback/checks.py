@@ -105,6 +105,9 @@ BLAME = re.compile(
     r"有任何問題|需要幫助|需要協助|隨時告訴我|隨時可以來找我|隨時向我|請告訴我|"
     r"我可以幫(?:助|忙)?你|我(?:會|來)幫你|I can help you|I(?:'d| would) be happy to help|"
     r"feel free to|let me know|reach out|"
+    # Nor a chat partner: "如果你有什麼想分享的，也可以跟我聊聊哦" (bench of 2026-12-04).
+    r"(?:跟|和|與|同)我(?:聊|分享|說說|講講)|\bshare (?:\w+ )?with me\b|\btell me\b|"
+    r"\bI'd love to hear\b|"
     # Nor one that promises to do things with them: feedback is read once, it does not meet.
     r"我們可以一起|我們一起來|(?:we|we'll|let's|let us)\b[^.!?]{0,40}\btogether\b|"
     # Nor one that lectures (DaoDao: 不評價、不說教).
@@ -487,6 +490,12 @@ def _names_something(text: str, grounds: Grounds) -> bool:
 SENTENCE_END = re.compile(r"[。！？!?.；;\n]+")
 
 
+def _asks(step: str) -> bool:
+    """Whether a next step is a question ("下週你打算再做什麼？"): it leaves the step to the
+    member instead of giving one."""
+    return _strip_trailing_symbols(step.strip()).endswith(("？", "?"))
+
+
 def _repeats(text: str) -> bool:
     """A sentence said twice, or a stretch said three times: 8 characters of Chinese, or 24 of
     English (where a date such as "November" may well come back)."""
@@ -570,9 +579,9 @@ def failed_checks(
         failed.add("voice")
     if _repeats(message) or _repeats(step):
         failed.add("repetition")
-    if kind == "checkin_encouragement" and (not step or _similar(message, step)):
+    if kind == "checkin_encouragement" and not step:
         failed.add("next_step")
-    elif step and _similar(message, step):
+    elif step and (_similar(message, step) or _asks(step)):
         failed.add("next_step")
     return [name for name in CHECKS if name in failed]
 
@@ -637,11 +646,13 @@ def repair_step(
     (or was `cut_off` by the output grammar) taken back to its last whole clause and closed.
     With `grounds`, it stops before the first clause stating a number the data does not hold
     ("明天繼續聽力練習，爭取做到 1000 分。" keeps 明天繼續聽力練習). None when too little would be
-    left to be a step."""
+    left to be a step, or when the step is a question."""
     if not step or not step.strip():
         return None
     parts = sentences(step)
     first = (parts or [step])[0].strip()
+    if _asks(first):
+        return None
     whole = not cut_off or len(parts) > 1  # the first sentence ended before the cut
     limit = NEXT_STEP_MAX[locale]
     sound = grounds is None or not _unfounded(first, locale, grounds)
@@ -669,9 +680,9 @@ def trim(
     Small models write a good answer and then one sentence too many: an invented number, an
     offer of help, a sentence said again, a last one cut off or over the length, the next step
     said again in the message, a note quoted as their own words, a stray Japanese character, a
-    next step that runs on past its one sentence or adds a number. Taking those out keeps the
-    model's own words; an answer whose fault is elsewhere (its language, a missing next step,
-    what it is about) is not trimmed but generated again."""
+    next step that runs on past its one sentence, adds a number or asks a question. Taking those
+    out keeps the model's own words; an answer whose fault is elsewhere (its language, a missing
+    next step, what it is about) is not trimmed but generated again."""
     if not failed or not set(failed) <= TRIMMABLE:
         return None
     step = answer.next_step
