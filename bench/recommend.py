@@ -35,7 +35,7 @@ from ai_backend.client import ingest, service_token
 from ai_backend.config import Settings
 from ai_backend.recommend.schemas import EARLIEST_EVENT
 from bench.common import WRK_CONNECTIONS, WRK_SECONDS, print_table, write_result, wrk
-from bench.stack import running_stack
+from bench.stack import NO_RATE_LIMIT, running_stack
 
 SEED = 42
 TOP = 10
@@ -306,7 +306,7 @@ def run(folder: Path, out: Path | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="daodao-bench-") as tmp:
         data_dir = Path(tmp) / "data"
-        with running_stack(data_dir, env={"LOAD_DEMO_DATA": "false"}) as stack:
+        with running_stack(data_dir, env={"LOAD_DEMO_DATA": "false", **NO_RATE_LIMIT}) as stack:
             token = service_token(Settings(data_dir=data_dir), ["read", "write", "admin"])
             header = f"Authorization: Bearer {token}"
 

@@ -35,7 +35,7 @@ import psutil
 from ai_backend.client import service_token
 from ai_backend.config import Settings
 from bench.common import print_table, write_result, wrk
-from bench.stack import ROOT, running_stack
+from bench.stack import NO_RATE_LIMIT, ROOT, running_stack
 
 SHARE_OF_CAPACITY = 0.7
 SHARES = {"recommend": 0.70, "search": 0.20, "events": 0.09, "feedback": 0.01}
@@ -135,7 +135,7 @@ def prepare(base: str, token: str) -> None:
 def run(seconds: int = 300, out: Path | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="daodao-soak-") as tmp:
         data_dir = Path(tmp) / "data"
-        with running_stack(data_dir, env={"RATE_LIMIT": ""}) as stack:
+        with running_stack(data_dir, env=NO_RATE_LIMIT) as stack:
             token = service_token(Settings(data_dir=data_dir), ["read", "write"])
             header = f"Authorization: Bearer {token}"
             prepare(stack.api_url, token)

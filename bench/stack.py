@@ -45,6 +45,12 @@ class Stack:
     pid: int  # of `daodao-ai run`, whose children are the API, the worker and the gateway
 
 
+# For a stack that wrk drives: a throughput stage measures the service, not the API's own
+# per-subject rate limit (RATE_LIMIT, 5,000 requests/s), which a fast run would reach and answer
+# with 429s.
+NO_RATE_LIMIT = {"RATE_LIMIT": ""}
+
+
 @contextlib.contextmanager
 def running_stack(
     data_dir: Path, *, deadline: float = 300.0, env: dict[str, str] | None = None
