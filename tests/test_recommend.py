@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,8 +20,11 @@ from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
 from ai_backend.recommend.cache import RecommendationCache
-from ai_backend.recommend.model import _ease
+from ai_backend.recommend.history import Action, History
+from ai_backend.recommend.model import Interaction, _ease, _popularity
+from ai_backend.recommend.service import _weights
 from tests.conftest import TimedASGITransport, free_port, make_settings
+from tests.eventually import eventually
 
 TO_TAIWAN = opencc.OpenCC("s2tw")
 
@@ -461,6 +463,25 @@ async def test_unknown_user_is_404_and_the_body_route_validates(
 # -- the model -------------------------------------------------------------------------------
 
 
+def test_training_and_ranking_weigh_an_action_the_same() -> None:
+    # Popularity (trained for everyone) and a member's own weights (at ranking) both decay an
+    # action over the time before the newest one: written once, they cannot drift apart.
+    newest = datetime(2026, 12, 1, tzinfo=UTC)
+    actions = [
+        Action("a", "like", newest),
+        Action("b", "view", newest - timedelta(days=30)),  # one half-life: 3/4 of its weight
+        Action("c", "complete", newest - timedelta(days=3000)),  # long ago: half, not nothing
+        Action("a", "checkin", newest - timedelta(days=30)),
+    ]
+    ranked = _weights(History(actions, frozenset()), half_life_days=30)
+    trained = _popularity(
+        [Interaction("u", a.item_id, a.type, a.occurred_at, "book") for a in actions],
+        half_life_days=30,
+    )
+    assert ranked == pytest.approx({"a": 2.0 + 2.0 * 0.75, "b": 0.75, "c": 1.5}, abs=1e-3)
+    assert dict(zip(trained[0], trained[1], strict=True)) == pytest.approx(ranked)
+
+
 def test_ease_matches_its_closed_form() -> None:
     from scipy import sparse
 
@@ -507,13 +528,13 @@ async def private(
 async def poll(
     fetch: Callable[[], Any], done: Callable[[dict[str, Any]], bool], *, within: float, what: str
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    """The first page `fetch` returns that is `done`."""
+
+    async def probe() -> dict[str, Any] | None:
         page: dict[str, Any] = await fetch()
-        if done(page):
-            return page
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
+        return page if done(page) else None
+
+    return await eventually(probe, within=within, what=what)
 
 
 async def test_stale_while_revalidate_and_redis_outage(
@@ -614,13 +635,8 @@ async def test_local_tiers_follow_invalidations_from_other_processes(
             await tier.redis.aclose()
 
 
-async def poll_until(check: Callable[[], bool], *, what: str, within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"timed out after {within:.0f} s waiting for {what}")
+async def poll_until(check: Callable[[], bool], *, what: str) -> None:
+    await eventually(check, within=5, what=what, every=0.02)
 
 
 async def test_cached_answers_before_routing_keep_every_check(

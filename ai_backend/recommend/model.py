@@ -21,10 +21,9 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.linalg import lapack
 
-from ai_backend.recommend.history import NEGATIVE, TYPE_WEIGHTS
+from ai_backend.recommend.history import NEGATIVE, action_weight
 
 Floats = npt.NDArray[np.float32]
-SECONDS_PER_DAY = 86_400.0
 MAX_HISTORY = 500
 
 
@@ -133,9 +132,9 @@ def _popularity(
     scores: dict[str, float] = {}
     kinds: dict[str, str] = {}
     for row in rows:
-        age_days = (newest - row.occurred_at.timestamp()) / SECONDS_PER_DAY
-        recency = 0.5 + 0.5 * 0.5 ** (age_days / half_life_days)
-        scores[row.item_id] = scores.get(row.item_id, 0.0) + TYPE_WEIGHTS[row.type] * recency
+        age = newest - row.occurred_at.timestamp()
+        weight = action_weight(row.type, age, half_life_days)
+        scores[row.item_id] = scores.get(row.item_id, 0.0) + weight
         kinds[row.item_id] = row.kind
     ranked = sorted(scores, key=lambda i: (-scores[i], i))
     return ranked, [round(scores[i], 6) for i in ranked], [kinds[i] for i in ranked]
