@@ -60,16 +60,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Poll with a deadline; fail naming what never happened."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def claims(**overrides: object) -> dict[str, object]:
     """JWT claims this service accepts, changed by `overrides` (None drops a claim)."""
     now = int(time.time())

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from ai_backend.db.models import FeedbackJob
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
 from tests.conftest import TimedASGITransport, free_port, make_settings
+from tests.eventually import eventually
 
 Auth = Callable[..., dict[str, str]]
 
@@ -109,14 +109,15 @@ async def statuses(stack: Stack) -> Counter[str]:
 async def until(
     check: Callable[[Counter[str]], bool], stack: Stack, within: float, what: str
 ) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if check(await statuses(stack)):
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError(
-        f"timed out after {within:.0f} s waiting for {what}: {await statuses(stack)}"
-    )
+    """Wait until the jobs' counts by status pass `check`; a timeout shows the counts."""
+
+    async def done() -> bool:
+        return check(await statuses(stack))
+
+    try:
+        await eventually(done, within=within, what=what, every=0.2)
+    except AssertionError as timeout:
+        raise AssertionError(f"{timeout}: {await statuses(stack)}") from None
 
 
 def kill(worker: subprocess.Popen[bytes]) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+
+from tests.eventually import eventually
 
 Auth = Callable[..., dict[str, str]]
 
@@ -178,14 +178,13 @@ async def test_reindex_rebuilds_from_postgres(
     again = await client.post("/v1/admin/reindex", headers=auth("admin"))
     assert again.status_code in (202, 409)  # 409 while the first still runs
 
-    deadline = time.monotonic() + 60
-    while True:
-        state = (
+    async def finished() -> dict[str, Any] | None:
+        state: dict[str, Any] = (
             await client.get(f"/v1/admin/reindex/{job['job_id']}", headers=auth("admin"))
         ).json()
-        if state["status"] != "running" or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)
+        return state if state["status"] != "running" else None
+
+    state = await eventually(finished, within=60, what="the reindex to finish", every=0.05)
     assert state["status"] == "succeeded", state
     assert state["done"] == state["total"] > 0
     assert await find(client, auth, unique, mode="keyword") == [f"r-{unique}"]

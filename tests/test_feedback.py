@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,8 @@ from ai_backend.domain import FEEDBACK_KINDS
 from ai_backend.feedback.checks import Answer
 from ai_backend.feedback.llm import LocalProvider, OpenAIProvider
 from ai_backend.feedback.runner import MAX_ATTEMPTS, JobRunner, Written
+from ai_backend.feedback.sweeper import LOCK_KEY
+from tests.eventually import eventually
 
 Auth = Callable[..., dict[str, str]]
 
@@ -64,13 +64,11 @@ async def practice_with_checkins(
 async def wait_for(
     client: httpx.AsyncClient, auth: Auth, status_url: str, *, within: float = 180
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    async def finished() -> dict[str, Any] | None:
         job: dict[str, Any] = (await client.get(status_url, headers=auth("read"))).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"job at {status_url} not finished within {within:.0f} s")
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    return await eventually(finished, within=within, what=f"the job at {status_url} to finish")
 
 
 @pytest.mark.parametrize("kind", FEEDBACK_KINDS)
@@ -314,7 +312,29 @@ async def test_the_sweeper_sends_lost_and_abandoned_jobs_again(
 ) -> None:
 
     practice = await practice_with_checkins(client, auth, unique)
-    sessions = app.state.resources.sessions
+    resources = app.state.resources
+    # The app's own sweeper runs every second and would race this test for the jobs: hold its
+    # lock, taken once its last round's lease has run out, so only the test sweeps.
+    await eventually(
+        lambda: resources.redis.set(LOCK_KEY, "test", nx=True, ex=120),
+        within=10,
+        what="the app's sweeper to let go of its lock",
+    )
+    try:
+        sent = await _sweep_lost_and_abandoned(resources, practice, unique)
+    finally:
+        await resources.redis.delete(LOCK_KEY)
+    for job_id, attempts in sent:
+        job = await wait_for(client, auth, f"/v1/feedback/{job_id}")
+        assert job["status"] == "succeeded", job
+        assert job["attempts"] == attempts
+
+
+async def _sweep_lost_and_abandoned(
+    resources: Any, practice: str, unique: str
+) -> list[tuple[uuid.UUID, int]]:
+    """Two jobs the sweeper must send again, swept twice; each with the attempts it ends on."""
+    sessions = resources.sessions
     past = datetime.now(UTC) - timedelta(hours=1)
     # A job whose message was lost (Redis restarted without it)...
     lost = await _job_without_message(sessions, practice, unique)
@@ -324,11 +344,8 @@ async def test_the_sweeper_sends_lost_and_abandoned_jobs_again(
     await set_job(
         sessions, abandoned, status="running", attempts=1, lease_expires_at=past, sent_at=past
     )
-    assert await app.state.resources.sweeper.sweep() >= 2
+    assert await resources.sweeper.sweep() >= 2
     # Sent once: the next sweep leaves them alone while their messages are fresh.
-    again = await app.state.resources.sweeper.sweep()
+    again = await resources.sweeper.sweep()
     assert again == 0
-    for job_id, attempts in ((lost, 1), (abandoned, 2)):
-        job = await wait_for(client, auth, f"/v1/feedback/{job_id}")
-        assert job["status"] == "succeeded", job
-        assert job["attempts"] == attempts
+    return [(lost, 1), (abandoned, 2)]

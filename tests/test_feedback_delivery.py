@@ -3,7 +3,6 @@ the daily quota and an unreachable queue."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import threading
@@ -25,6 +24,7 @@ from ai_backend.feedback.callbacks import SIGNATURE_HEADER, sign, verify
 from ai_backend.feedback.service import QUOTA_PREFIX
 from ai_backend.infra.queue import make_celery
 from tests.conftest import free_port
+from tests.eventually import eventually
 from tests.test_feedback import practice_with_checkins, wait_for
 
 Auth = Callable[..., dict[str, str]]
@@ -143,12 +143,12 @@ async def test_a_callback_is_signed_and_retried_until_delivered(
     assert accepted.status_code == 202, accepted.text
     status_url = accepted.json()["status_url"]
     await wait_for(client, auth, status_url)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job = (await client.get(status_url, headers=auth("read"))).json()
-        if job["callback"]["status"] != "pending":
-            break
-        await asyncio.sleep(0.2)
+
+    async def settled() -> dict[str, Any] | None:
+        job: dict[str, Any] = (await client.get(status_url, headers=auth("read"))).json()
+        return job if job["callback"]["status"] != "pending" else None
+
+    job = await eventually(settled, within=60, what="the callback to be delivered or given up")
     assert job["callback"]["status"] == "delivered", job
     assert job["callback"]["attempts"] == 2
     assert job["callback"]["error"] is None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +24,7 @@ from ai_backend.feedback.local_models import model_path
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
 from ai_backend.feedback.runner import JobRunner, write_answer
 from tests.conftest import start_worker
+from tests.eventually import eventually
 from tests.feedback_practices import READING, SKETCHING, START
 from tests.stack import Auth, Stack
 
@@ -176,12 +176,15 @@ async def test_a_job_through_the_api_and_a_worker_gets_a_checked_zh_tw_answer(
     )
     assert asked.status_code == 202, asked.text
     job_id = uuid.UUID(asked.json()["job_id"])
-    deadline = time.monotonic() + 300  # the worker joins nothing (the file is ready) but loads
-    while time.monotonic() < deadline:
-        job = (await client.get(f"/v1/feedback/{job_id}", headers=auth("read"))).json()
-        if job["status"] in ("succeeded", "failed"):
-            break
-        await asyncio.sleep(0.5)
+
+    async def finished() -> dict[str, Any] | None:
+        job: dict[str, Any] = (
+            await client.get(f"/v1/feedback/{job_id}", headers=auth("read"))
+        ).json()
+        return job if job["status"] in ("succeeded", "failed") else None
+
+    # The worker assembles nothing (the file is ready) but loads the model.
+    job = await eventually(finished, within=300, what="the job to finish", every=0.5)
     assert job["status"] == "succeeded", job
     assert job["model"] == "qwen2.5-coder-1.5b-instruct-q4_k_m"
     assert job["source"] in ("model", "template")

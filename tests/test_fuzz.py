@@ -28,8 +28,8 @@ from tests.conftest import (
     PROJECT_ROOT,
     free_port,
     start_worker,
-    wait_until,
 )
+from tests.eventually import eventually_sync
 
 CALLBACK_SECRET = "fuzz-callback-secret-" + "z" * 40
 # Per operation and generation phase; 28 operations and several phases clear 1,000 requests.
@@ -108,7 +108,7 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
             return False
 
     try:
-        wait_until(ready, timeout=120, what="the live API to be ready")
+        eventually_sync(ready, within=120, what="the live API to be ready")
         token = issue_token(
             JWT_SECRET, scopes=["admin"], subject="fuzzer", ttl_seconds=3600, issuer=ISSUER
         )

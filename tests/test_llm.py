@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -21,6 +20,7 @@ from ai_backend.feedback.llm import (
 )
 from ai_backend.feedback.local_models import smollm_path
 from tests.conftest import free_port
+from tests.eventually import eventually_sync
 
 MESSAGES = [
     {"role": "system", "content": "You encourage learners. Answer in JSON."},
@@ -49,16 +49,18 @@ def llama_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         try:
-            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                break
+            return httpx.get(f"{base}/models", timeout=1).status_code == 200
         except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
+            return False
+
+    try:
+        eventually_sync(answers, within=60, what="the llama.cpp server to answer", every=0.2)
+    except AssertionError:
         process.kill()
-        raise AssertionError("llama.cpp server did not answer within 60 s")
+        raise
     yield base
     process.terminate()
     process.wait(timeout=20)

@@ -14,7 +14,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port
+from tests.eventually import eventually_sync
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,8 +83,10 @@ def test_run_serves_then_stops_cleanly_and_keeps_data(
     for attempt in (1, 2):
         supervisor = start(data_dir, ports, log)
         try:
-            wait_until(lambda: ready(f"{api}/readyz"), timeout=120, what=f"/readyz (run {attempt})")
-            wait_until(lambda: ready(f"{gateway}/healthz"), timeout=30, what="gateway /healthz")
+            eventually_sync(
+                lambda: ready(f"{api}/readyz"), within=120, what=f"/readyz (run {attempt})"
+            )
+            eventually_sync(lambda: ready(f"{gateway}/healthz"), within=30, what="gateway /healthz")
             for base in (api, gateway):
                 response = httpx.get(f"{base}/v1/system/whoami", headers={"X-Request-ID": "sup-1"})
                 assert response.status_code == 401
@@ -95,8 +98,8 @@ def test_run_serves_then_stops_cleanly_and_keeps_data(
         finally:
             supervisor.send_signal(signal.SIGTERM)
             assert supervisor.wait(timeout=60) == 0
-        wait_until(
-            lambda: not processes_of(data_dir, ports), timeout=15, what="every process to exit"
+        eventually_sync(
+            lambda: not processes_of(data_dir, ports), within=15, what="every process to exit"
         )
 
     text = log.read_text(errors="replace")
