@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from celery import Celery
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request
 
 from ai_backend.auth import Principal, Scope
 from ai_backend.catalog.reindex import ReindexJobs
@@ -13,6 +13,7 @@ from ai_backend.catalog.service import CatalogService
 from ai_backend.domain import MAX_PAGE
 from ai_backend.errors import DomainError
 from ai_backend.feedback.service import FeedbackService
+from ai_backend.identity import caller_of
 from ai_backend.recommend.service import Recommender
 from ai_backend.resources import Resources
 from ai_backend.search.service import SearchService
@@ -65,21 +66,13 @@ RecommenderDep = Annotated[Recommender, Depends(_recommender)]
 FeedbackDep = Annotated[FeedbackService, Depends(_feedback)]
 
 
-async def _principal(
-    resources: ResourcesDep,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Principal:
-    return resources.tokens.verify(authorization)
+async def _principal(request: Request) -> Principal:
+    return caller_of(request.scope).require_principal()
 
 
 def token_failure(request: Request) -> DomainError | None:
     """Why this request's token is not acceptable, or None when it is."""
-    resources = resources_of(request)
-    try:
-        resources.tokens.verify(request.headers.get("authorization"))
-    except DomainError as exc:
-        return exc
-    return None
+    return caller_of(request.scope).refusal
 
 
 def _scoped(scope: Scope) -> Any:

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ai_backend.auth import Principal
-from ai_backend.errors import PROTECTED_PREFIX, DomainError, error_response
+from ai_backend.errors import PROTECTED_PREFIX, error_response
+from ai_backend.identity import caller_of, header
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -97,7 +96,7 @@ class RateLimit:
         ):
             await self.app(scope, receive, send)
             return
-        principal = principal_of(scope)
+        principal = caller_of(scope).principal
         subject = None if principal is None else principal.subject
         if subject is None or self.limiter.hit(self.item, subject):
             await self.app(scope, receive, send)
@@ -112,23 +111,3 @@ class RateLimit:
             headers={"Retry-After": str(retry_after)},
         )
         await response(scope, receive, send)
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    """The first value of a request header (lower-case `name`), as Starlette reads it."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def principal_of(scope: Scope) -> Principal | None:
-    """Whose valid bearer token this request carries, or None (the route then answers 401)."""
-    resources: Any = getattr(scope["app"].state, "resources", None)
-    if resources is None:
-        return None
-    try:
-        principal: Principal = resources.tokens.verify(header(scope, b"authorization"))
-    except DomainError:
-        return None
-    return principal

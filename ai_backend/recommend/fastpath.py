@@ -4,7 +4,7 @@ A cache hit is a dictionary lookup, but FastAPI's routing, dependency solving an
 validation cost several times that. This ASGI middleware answers
 `GET /v1/users/{id}/recommendations` itself when, and only when, all of this holds:
 
-- the bearer token is valid and carries `read` (the same verifier the routes use);
+- the caller's bearer token (verified once, by `identity.Identify`) carries `read`;
 - every query parameter is one the route accepts, in a form it accepts;
 - the process-local cache tier holds a fresh entry for the normalised request.
 
@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ai_backend.domain import ID_PATTERN, ITEM_KINDS, MAX_PAGE
 from ai_backend.errors import DomainError
-from ai_backend.guards import principal_of
+from ai_backend.identity import caller_of
 from ai_backend.recommend.cache import ANSWERS
 from ai_backend.recommend.reasons import ReasonLocale
 from ai_backend.recommend.schemas import MAX_EXCLUDE, Target
@@ -75,7 +75,7 @@ class CachedRecommendations:
         await self.app(scope, receive, send)
 
     async def _answer(self, scope: Scope, user_id: str, send: Send) -> bool:
-        principal = principal_of(scope)
+        principal = caller_of(scope).principal
         if principal is None:
             return False
         try:
