@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -18,14 +16,16 @@ from ai_backend.catalog.routes import admin as admin_router
 from ai_backend.catalog.routes import router as catalog_router
 from ai_backend.config import Settings, get_settings
 from ai_backend.deps import token_failure
-from ai_backend.errors import PROTECTED_ERRORS, PROTECTED_PREFIX, install_error_handlers
+from ai_backend.errors import install_error_handlers
 from ai_backend.feedback.routes import router as feedback_router
 from ai_backend.guards import BodySizeLimit, RateLimit
 from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
+from ai_backend.identity import Identify
 from ai_backend.infra.background import close_in_turn
 from ai_backend.infra.embedder import Embedder
 from ai_backend.observability import RequestIdMiddleware, configure_logging
+from ai_backend.openapi import PROTECTED_ERRORS, declare_bearer_auth
 from ai_backend.recommend.fastpath import CachedRecommendations
 from ai_backend.recommend.routes import admin as recommend_admin_router
 from ai_backend.recommend.routes import router as recommend_router
@@ -69,6 +69,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     # Innermost: fresh cached recommendations skip routing; the guards run before them.
     app.add_middleware(CachedRecommendations)
     app.add_middleware(RateLimit, limit=settings.rate_limit or None)
+    # Verifies the token once; everything inside reads the caller it resolved.
+    app.add_middleware(Identify)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         # Off by default: only origins named in CORS_ORIGINS may call the API from a browser.
@@ -93,28 +95,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         recommend_admin_router,
     ):
         app.include_router(router, responses=PROTECTED_ERRORS)
-    _declare_bearer_auth(app)
+    declare_bearer_auth(app)
     return app
-
-
-def _declare_bearer_auth(app: FastAPI) -> None:
-    """Name the bearer JWT in the OpenAPI document, on every route that needs it."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        schema = generate()  # FastAPI keeps it as app.openapi_schema: amended once, here
-        schema.setdefault("components", {})["securitySchemes"] = {
-            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
-        }
-        for path, operations in schema["paths"].items():
-            if path.startswith(PROTECTED_PREFIX):
-                for operation in operations.values():
-                    operation["security"] = [{"bearer": []}]
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 async def sync_indexes(resources: Resources) -> int:
@@ -135,11 +117,6 @@ def _report_sync(task: asyncio.Task[int]) -> None:
         logger.error("vector index sync failed", exc_info=exc)
     elif task.result():
         logger.info("vector index synced", extra={"items": task.result()})
-
-
-def openapi_json(app: FastAPI) -> str:
-    """The OpenAPI document as stable text: node_gateway's types are generated from it."""
-    return json.dumps(app.openapi(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def factory() -> FastAPI:

@@ -86,7 +86,8 @@ def openapi(
     out: Annotated[Path | None, typer.Option(help="write here instead of printing")] = None,
 ) -> None:
     """Print the OpenAPI document (node_gateway/openapi.json is this, for the gateway's types)."""
-    from ai_backend.app import create_app, openapi_json
+    from ai_backend.app import create_app
+    from ai_backend.openapi import openapi_json
 
     document = openapi_json(create_app(load_settings()))
     if out is None:

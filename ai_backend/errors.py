@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable
 from typing import Any
 
-import asyncpg
-import redis.exceptions
-import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ai_backend.infra.outages import OUTAGE_FAMILIES, unavailable
 from ai_backend.observability import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -110,43 +106,6 @@ _STATUS_CODES = {
 }
 
 
-class ErrorDetail(BaseModel):
-    code: str = Field(description="stable and machine-readable, e.g. validation_error")
-    message: str = Field(description="what went wrong and what to change")
-    details: Any = Field(default=None, description="structured context, when there is some")
-
-
-class ErrorBody(BaseModel):
-    """The one shape of every 4xx and 5xx answer."""
-
-    error: ErrorDetail
-    request_id: str | None = Field(description="the X-Request-ID of this request")
-
-
-_ERROR_MEANINGS = {
-    400: "the request body could not be read as UTF-8 JSON",
-    401: "no token, or one that is malformed, forged, expired or for another issuer",
-    403: "the token lacks the scope this route needs",
-    404: "an id in the path or body names nothing that exists",
-    409: "the request conflicts with the current state",
-    413: "the request body is larger than MAX_BODY_BYTES",
-    422: "the input is invalid; `details` lists each field and why",
-    429: "a rate limit or quota is spent; retry after `Retry-After` seconds",
-    503: "a dependency is unavailable; retry after `Retry-After` seconds",
-}
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI response entries for these error statuses, all in the ErrorBody shape."""
-    return {
-        status: {"model": ErrorBody, "description": _ERROR_MEANINGS[status]} for status in statuses
-    }
-
-
-# What any authenticated route can answer besides its own success.
-PROTECTED_ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
-
-
 def error_response(
     status_code: int,
     code: str,
@@ -238,49 +197,3 @@ def install_error_handlers(app: FastAPI, *, guard: Guard | None = None) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "internal error; see the service logs")
-
-
-def _client_in(exc: BaseException) -> str | None:
-    """The dependency whose client code raised a bare OSError (a refused socket, say)."""
-    for frame, _ in traceback.walk_tb(exc.__traceback__):
-        module = str(frame.f_globals.get("__name__", ""))
-        if module.startswith("asyncpg"):
-            return "PostgreSQL"
-        if module.startswith("redis"):
-            return "Redis"
-    return None
-
-
-# Base classes of the exceptions a dependency outage raises (checked by `unavailable`).
-OUTAGE_FAMILIES: tuple[type[Exception], ...] = (
-    OSError,
-    sqlalchemy.exc.DBAPIError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    redis.exceptions.RedisError,
-)
-
-
-def unavailable(exc: BaseException) -> str | None:
-    """Which dependency an exception says is unreachable, or None when it is something else."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
-            return "Redis"
-        if isinstance(
-            current,
-            asyncpg.PostgresConnectionError
-            | asyncpg.CannotConnectNowError
-            | asyncpg.ConnectionDoesNotExistError
-            | asyncpg.TooManyConnectionsError
-            | asyncpg.AdminShutdownError,
-        ):
-            return "PostgreSQL"
-        if isinstance(current, sqlalchemy.exc.DBAPIError) and current.connection_invalidated:
-            return "PostgreSQL"
-        if isinstance(current, OSError | TimeoutError):
-            return _client_in(current) or "a dependency"
-        current = current.__cause__ or current.__context__
-    return None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ai_backend.app import create_app, openapi_json
+from ai_backend.app import create_app
 from ai_backend.config import Settings
+from ai_backend.openapi import openapi_json
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "node_gateway" / "openapi.json"
 

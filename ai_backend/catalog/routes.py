@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
 
-from ai_backend import links
+from ai_backend import openapi
 from ai_backend.catalog.reindex import ReindexStatus
 from ai_backend.catalog.schemas import (
     BatchResult,
@@ -44,7 +44,7 @@ def _created_or_ok(result: WriteResult, response: Response) -> WriteResult:
 
 def upserted(**targets: dict[str, Any]) -> dict[int | str, Any]:
     """An upsert's 200 and 201, both with these links onward."""
-    return links.responses(WriteResult, (200, 201), **targets)
+    return openapi.responses(WriteResult, (200, 201), **targets)
 
 
 ITEM = "$request.path.item_id"
@@ -56,9 +56,9 @@ PRACTICE = "$request.path.practice_id"
     "/items/{item_id}",
     response_model=WriteResult,
     responses=upserted(
-        GetItem=links.to("/v1/items/{item_id}", "get", item_id=ITEM),
-        SimilarItems=links.to("/v1/items/{item_id}/similar", "get", item_id=ITEM),
-        DeleteItem=links.to("/v1/items/{item_id}", "delete", item_id=ITEM),
+        GetItem=openapi.to("/v1/items/{item_id}", "get", item_id=ITEM),
+        SimilarItems=openapi.to("/v1/items/{item_id}/similar", "get", item_id=ITEM),
+        DeleteItem=openapi.to("/v1/items/{item_id}", "delete", item_id=ITEM),
     ),
 )
 async def put_item(
@@ -90,9 +90,9 @@ async def delete_item(item_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -
     "/users/{user_id}",
     response_model=WriteResult,
     responses=upserted(
-        Practices=links.to("/v1/users/{user_id}/practices", "get", user_id=USER),
-        Recommendations=links.to("/v1/users/{user_id}/recommendations", "get", user_id=USER),
-        EraseUser=links.to("/v1/users/{user_id}", "delete", user_id=USER),
+        Practices=openapi.to("/v1/users/{user_id}/practices", "get", user_id=USER),
+        Recommendations=openapi.to("/v1/users/{user_id}/recommendations", "get", user_id=USER),
+        EraseUser=openapi.to("/v1/users/{user_id}", "delete", user_id=USER),
     ),
 )
 async def put_user(
@@ -128,13 +128,13 @@ async def user_practices(
     "/practices/{practice_id}",
     response_model=WriteResult,
     responses=upserted(
-        RequestFeedback=links.to(
+        RequestFeedback=openapi.to(
             "/v1/practices/{practice_id}/feedback", "post", practice_id=PRACTICE
         ),
-        PracticeFeedback=links.to(
+        PracticeFeedback=openapi.to(
             "/v1/practices/{practice_id}/feedback", "get", practice_id=PRACTICE
         ),
-        DeletePractice=links.to("/v1/practices/{practice_id}", "delete", practice_id=PRACTICE),
+        DeletePractice=openapi.to("/v1/practices/{practice_id}", "delete", practice_id=PRACTICE),
     ),
 )
 async def put_practice(
@@ -185,10 +185,10 @@ async def index_state(_: AdminPrincipal, catalog: CatalogDep) -> IndexState:
     "/reindex",
     response_model=ReindexStatus,
     status_code=202,
-    responses=links.responses(
+    responses=openapi.responses(
         ReindexStatus,
         (202,),
-        ReindexProgress=links.to(
+        ReindexProgress=openapi.to(
             "/v1/admin/reindex/{job_id}", "get", job_id="$response.body#/job_id"
         ),
     ),

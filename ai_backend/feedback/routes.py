@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from sse_starlette import EventSourceResponse
 
-from ai_backend import links
+from ai_backend import openapi
 from ai_backend.catalog.schemas import EntityId
 from ai_backend.deps import (
     FeedbackDep,
@@ -23,11 +23,11 @@ from ai_backend.feedback.service import view
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 JOB_ID = "$response.body#/job_id"
-ACCEPTED = links.responses(
+ACCEPTED = openapi.responses(
     Accepted,
     (200, 202),
-    FeedbackJob=links.to("/v1/feedback/{job_id}", "get", job_id=JOB_ID),
-    FeedbackEvents=links.to("/v1/feedback/{job_id}/events", "get", job_id=JOB_ID),
+    FeedbackJob=openapi.to("/v1/feedback/{job_id}", "get", job_id=JOB_ID),
+    FeedbackEvents=openapi.to("/v1/feedback/{job_id}/events", "get", job_id=JOB_ID),
 )
 ACCEPTED[200]["description"] = "the job this request already made"
 # A stream reads the ledger at least this often, announcement or not.

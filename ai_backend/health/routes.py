@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from ai_backend.deps import AdminPrincipal, CeleryDep, ReadPrincipal, ResourcesDep
-from ai_backend.errors import ErrorBody, error_response
+from ai_backend.errors import error_response
 from ai_backend.feedback.metrics import ANSWER_COUNTS
 from ai_backend.health.schemas import Health, Readiness, WhoAmI, WorkerPing
 from ai_backend.health.service import ping_worker
+from ai_backend.openapi import ErrorBody
 
 router = APIRouter()
 system = APIRouter(prefix="/v1/system", tags=["system"])
