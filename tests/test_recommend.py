@@ -22,7 +22,7 @@ from ai_backend.infra.embedder import Embedder
 from ai_backend.recommend.cache import RecommendationCache
 from ai_backend.recommend.history import Action, History
 from ai_backend.recommend.model import Interaction, _ease, _popularity
-from ai_backend.recommend.service import _weights
+from ai_backend.recommend.sources import member_weights
 from tests.conftest import TimedASGITransport, free_port, make_settings
 from tests.eventually import eventually
 
@@ -362,8 +362,8 @@ async def test_reasons_speak_the_members_language(
 
 def test_similar_to_needs_a_shared_tag_or_category_and_a_close_vector() -> None:
     from ai_backend.infra.vector_index import StoredPoint
+    from ai_backend.recommend.explain import SIMILAR_TO_MIN, similar_to
     from ai_backend.recommend.reasons import Phrases
-    from ai_backend.recommend.service import SIMILAR_TO_MIN, Recommender
 
     def point(key: str, vector: list[float], **payload: Any) -> StoredPoint:
         return StoredPoint(key=key, payload={"title": key, **payload}, vector=vector)
@@ -375,14 +375,14 @@ def test_similar_to_needs_a_shared_tag_or_category_and_a_close_vector() -> None:
     candidate = point("德語 A1", [1.0, 0.0, 0.0], tags=["德語"], category="language")
     phrases = Phrases("zh-TW")
     unrelated = {"UX": point("UX 研究", near, tags=["ux"], category="design")}
-    assert Recommender._similar_to(candidate, unrelated, phrases) is None
+    assert similar_to(candidate, unrelated, phrases) is None
     distant = {"B1": point("德語 B1", far, tags=["德語"])}
-    assert Recommender._similar_to(candidate, distant, phrases) is None
+    assert similar_to(candidate, distant, phrases) is None
     practices = {"p": point("德語練習", near, kind="practice", category="practice")}
     practice = point("每天讀書", [1.0, 0.0, 0.0], kind="practice", category="practice")
-    assert Recommender._similar_to(practice, practices, phrases) is None
+    assert similar_to(practice, practices, phrases) is None
     related = {"B1": point("德語 B1", near, tags=["德語"]), **unrelated}
-    reason = Recommender._similar_to(candidate, related, phrases)
+    reason = similar_to(candidate, related, phrases)
     assert reason is not None
     assert (reason.ref, reason.detail) == ("B1", "和你學過的「德語 B1」很像")
 
@@ -473,7 +473,7 @@ def test_training_and_ranking_weigh_an_action_the_same() -> None:
         Action("c", "complete", newest - timedelta(days=3000)),  # long ago: half, not nothing
         Action("a", "checkin", newest - timedelta(days=30)),
     ]
-    ranked = _weights(History(actions, frozenset()), half_life_days=30)
+    ranked = member_weights(History(actions, frozenset()), half_life_days=30)
     trained = _popularity(
         [Interaction("u", a.item_id, a.type, a.occurred_at, "book") for a in actions],
         half_life_days=30,

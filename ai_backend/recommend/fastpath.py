@@ -27,8 +27,8 @@ from ai_backend.errors import DomainError
 from ai_backend.identity import caller_of
 from ai_backend.recommend.cache import ANSWERS
 from ai_backend.recommend.reasons import ReasonLocale
+from ai_backend.recommend.request import RecommendRequest, envelope
 from ai_backend.recommend.schemas import MAX_EXCLUDE, Target
-from ai_backend.recommend.service import RecommendRequest, envelope
 
 PATH = re.compile(r"^/v1/users/([^/]+)/recommendations$")
 IDS = re.compile(ID_PATTERN)

@@ -19,6 +19,7 @@ from ai_backend.deps import (
 from ai_backend.domain import ItemKind
 from ai_backend.errors import Invalid
 from ai_backend.recommend.reasons import ReasonLocale
+from ai_backend.recommend.request import RecommendRequest
 from ai_backend.recommend.schemas import (
     MAX_EXCLUDE,
     EventBatch,
@@ -28,7 +29,7 @@ from ai_backend.recommend.schemas import (
     RecommendQuery,
     Target,
 )
-from ai_backend.recommend.service import Recommender, RecommendRequest
+from ai_backend.recommend.service import Recommender
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
