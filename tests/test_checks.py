@@ -12,19 +12,12 @@ from datetime import timedelta
 import pytest
 
 from ai_backend.domain import FEEDBACK_KINDS
-from ai_backend.feedback.checks import (
-    Answer,
-    check_answer,
-    localise,
-    measure,
-    prompt_grounds,
-    sentences,
-    simplified_only,
-    stated_numbers,
-    trim,
-)
+from ai_backend.feedback.checks import Answer, check_answer, localise, measure, prompt_grounds
 from ai_backend.feedback.fallback import template_answer
+from ai_backend.feedback.grounds import stated_numbers
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
+from ai_backend.feedback.script import simplified_only
+from ai_backend.feedback.trimming import sentences, trim
 from tests.feedback_practices import READING, SKETCHING, START
 
 

@@ -18,11 +18,13 @@ from typing import Any
 import pytest
 
 from ai_backend.domain import FEEDBACK_KINDS
-from ai_backend.feedback.checks import HAN, Answer, check_answer, simplified_only
+from ai_backend.feedback.checks import Answer, check_answer
+from ai_backend.feedback.grounds import HAN
 from ai_backend.feedback.llm import RETRY_TEMPERATURE, Completion, LocalProvider
 from ai_backend.feedback.local_models import model_path
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
 from ai_backend.feedback.runner import JobRunner, write_answer
+from ai_backend.feedback.script import simplified_only
 from tests.conftest import start_worker
 from tests.eventually import eventually
 from tests.feedback_practices import READING, SKETCHING, START

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ai_backend.feedback.checks import HAN, LENGTH, measure
+from ai_backend.feedback.checks import LENGTH, measure
+from ai_backend.feedback.grounds import HAN
 from ai_backend.feedback.llm import LocalProvider, output_schema
 from ai_backend.feedback.local_models import (
     QWEN_SHA256,

@@ -41,7 +41,6 @@ from ai_backend.feedback.checks import (
     failed_checks,
     localise,
     prompt_grounds,
-    trim,
 )
 from ai_backend.feedback.fallback import template_answer
 from ai_backend.feedback.llm import (
@@ -60,6 +59,7 @@ from ai_backend.feedback.prompts import (
     prompt_version,
 )
 from ai_backend.feedback.service import update_job
+from ai_backend.feedback.trimming import trim
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
