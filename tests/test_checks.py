@@ -470,6 +470,10 @@ def test_a_next_step_that_asks_a_question_is_no_step() -> None:
     # without one, so trimming drops the question.
     assert trimmed(asked) is None
     assert trimmed(asked, "weekly_summary") == Answer(GOOD_ZH.message, None)
+    # A step that only ends on a question keeps its step (the model's, 2026-12-04, jlpt).
+    tagged = Answer(GOOD_ZH.message, "明天繼續讀第三章，看看效果如何？")
+    assert check(tagged, "checkin_encouragement", "zh-TW", READING) == ["next_step"]
+    assert trimmed(tagged) == Answer(GOOD_ZH.message, "明天繼續讀第三章。")
     # A question in the message is fine.
     curious = Answer("你今天學到了什麼？" + GOOD_ZH.message, GOOD_ZH.next_step)
     assert check(curious, "checkin_encouragement", "zh-TW", READING) == []

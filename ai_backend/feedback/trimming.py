@@ -95,22 +95,22 @@ def repair_step(
     """A next step as one sentence within its bound: the first of several, or one that runs on
     (or was `cut_off` by the output grammar) taken back to its last whole clause and closed.
     With `grounds`, it stops before the first clause stating a number the data does not hold
-    ("明天繼續聽力練習，爭取做到 1000 分。" keeps 明天繼續聽力練習). None when too little would be
-    left to be a step, or when the step is a question."""
+    ("明天繼續聽力練習，爭取做到 1000 分。" keeps 明天繼續聽力練習). A step that ends on a
+    question loses the clause that asks it ("明天繼續背單字，看看效果如何？" keeps 明天繼續背單字).
+    None when too little would be left to be a step ("下週你打算再做什麼？")."""
     if not step or not step.strip():
         return None
     parts = sentences(step)
     first = (parts or [step])[0].strip()
-    if asks(first):
-        return None
     whole = not cut_off or len(parts) > 1  # the first sentence ended before the cut
+    asked = asks(first)
     limit = NEXT_STEP_MAX[locale]
     sound = grounds is None or not _unfounded(first, locale, grounds)
-    if whole and sound and measure(first, locale) <= limit:
+    if whole and sound and not asked and measure(first, locale) <= limit:
         return first
     clauses = [c for c in CLAUSE.split(first) if c.strip()]
-    if not whole:
-        clauses = clauses[:-1]  # the clause the model was cut off in
+    if not whole or asked:
+        clauses = clauses[:-1]  # the clause the model was cut off in, or the one that asks
     if grounds is not None:  # up to the first unfounded clause: what follows leans on it
         clauses = list(takewhile(lambda c: not _unfounded(c, locale, grounds), clauses))
     while clauses and measure("".join(clauses), locale) > limit:
