@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 ItemKind = Literal["course", "book", "video", "website", "tool", "article", "practice", "other"]
 ItemLevel = Literal["beginner", "intermediate", "advanced", "all"]
@@ -36,3 +36,14 @@ MAX_PAGE = 100
 def practice_item_id(practice_id: str) -> str:
     """The catalogue item that makes a public practice searchable."""
     return f"practice:{practice_id}"
+
+
+def profile_text(user: Any) -> str:
+    """What a member says about themself: interests, field, tags and bio."""
+    parts = [
+        " ".join(user.interests),
+        user.professional_field or "",
+        " ".join(user.tags),
+        user.bio,
+    ]
+    return "\n".join(p for p in parts if p).strip()

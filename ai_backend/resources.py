@@ -19,8 +19,10 @@ from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
 from ai_backend.feedback.events import StatusWatch
+from ai_backend.feedback.metrics import ANSWER_COUNTS
 from ai_backend.feedback.service import FeedbackService
 from ai_backend.feedback.sweeper import Sweeper
+from ai_backend.health.service import ReadinessChecks, ScrapeHook
 from ai_backend.infra.background import close_in_turn
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedder import Embedder
@@ -33,7 +35,6 @@ from ai_backend.recommend.service import Recommender
 from ai_backend.search.service import SearchService
 
 logger = logging.getLogger(__name__)
-CHECK_TIMEOUT_SECONDS = 2.0
 CLOSE_STEP_SECONDS = 10.0
 
 
@@ -73,6 +74,8 @@ class Resources:
     feedback: FeedbackService
     sweeper: Sweeper
     status_watch: StatusWatch
+    readiness: ReadinessChecks
+    scrape_hooks: list[ScrapeHook]
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
@@ -186,6 +189,15 @@ class Resources:
             recommender=recommender,
             feedback=feedback,
             status_watch=StatusWatch(redis),
+            readiness=ReadinessChecks(
+                {
+                    "postgres": lambda: _answers(engine),
+                    "redis": redis.ping,
+                    "vector_index": index.count,
+                    "embedding_model": lambda: asyncio.to_thread(embedder.answers),
+                }
+            ),
+            scrape_hooks=[lambda: ANSWER_COUNTS.refresh(redis)],
             sweeper=Sweeper(
                 sessions,
                 celery,
@@ -220,32 +232,7 @@ class Resources:
             within=CLOSE_STEP_SECONDS,
         )
 
-    async def readiness(self) -> dict[str, str]:
-        """Ask every dependency to answer; report 'ok' or why not, per part."""
-        checks = {
-            "postgres": self._check_postgres(),
-            "redis": self._check_redis(),
-            "vector_index": self.index.count(),
-            "embedding_model": asyncio.to_thread(self.embedder.answers),
-        }
-        names = list(checks)
-        outcomes = await asyncio.gather(
-            *(asyncio.wait_for(c, CHECK_TIMEOUT_SECONDS) for c in checks.values()),
-            return_exceptions=True,
-        )
-        report: dict[str, str] = {}
-        for name, outcome in zip(names, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                reason = type(outcome).__name__
-                detail = str(outcome).splitlines()[0][:200] if str(outcome) else ""
-                report[name] = f"error: {reason}{': ' + detail if detail else ''}"
-            else:
-                report[name] = "ok"
-        return report
 
-    async def _check_postgres(self) -> None:
-        async with self.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
-    async def _check_redis(self) -> None:
-        await self.redis.ping()
+async def _answers(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

@@ -8,9 +8,18 @@ with a 422 naming the field, before anything is written.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+
+from ai_backend.domain import ID_PATTERN
+
+# An id the main backend gives (a member, an item, a practice), in a path or a body.
+EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# A BCP 47 language tag: zh-TW, en, yue-Hant.
+Language = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)
+]
 
 # NUL, and halves of surrogate pairs on their own.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

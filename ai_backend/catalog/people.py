@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.catalog.indexing import Refilling, digest, index_layout, unindexed
 from ai_backend.db.models import User
+from ai_backend.domain import profile_text
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import VectorIndex, VectorPoint
@@ -27,17 +28,6 @@ PEOPLE_LAYOUT = "daodao-people-v1"
 # Bumped whenever `profile_text` changes what a member's vectors stand for.
 PROFILE_TEXT = "interests-field-tags-bio-v1"
 BATCH = 256
-
-
-def profile_text(user: Any) -> str:
-    """What a member says about themself: interests, field, tags and bio."""
-    parts = [
-        " ".join(user.interests),
-        user.professional_field or "",
-        " ".join(user.tags),
-        user.bio,
-    ]
-    return "\n".join(p for p in parts if p).strip()
 
 
 def people_layout(embedder: Embedder, keywords: KeywordEncoder) -> str:

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response, status
 
 from ai_backend import openapi
-from ai_backend.catalog.reindex import ReindexStatus
+from ai_backend.catalog.reindex import ReindexJobs, ReindexStatus
 from ai_backend.catalog.schemas import (
     BatchResult,
     CheckinWrite,
-    EntityId,
     IndexState,
     ItemBatch,
     ItemRead,
@@ -21,17 +20,20 @@ from ai_backend.catalog.schemas import (
     UserWrite,
     WriteResult,
 )
+from ai_backend.catalog.service import CatalogService
 from ai_backend.deps import (
     AdminPrincipal,
-    CatalogDep,
     PageLimit,
     ReadPrincipal,
-    ReindexDep,
     WritePrincipal,
+    provided,
 )
+from ai_backend.schemas import EntityId
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+CatalogDep = Annotated[CatalogService, provided("catalog")]
+ReindexDep = Annotated[ReindexJobs, provided("reindex")]
 IdPath = Annotated[EntityId, Path(description="the main backend's id")]
 
 

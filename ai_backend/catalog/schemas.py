@@ -18,7 +18,6 @@ from pydantic import Strict as Exact
 
 from ai_backend.domain import (
     CHECKIN_NOTE_MAX,
-    ID_PATTERN,
     MAX_BATCH_ITEMS,
     ItemKind,
     ItemLevel,
@@ -26,15 +25,11 @@ from ai_backend.domain import (
     PracticeStatus,
     Visibility,
 )
-from ai_backend.schemas import RequestBody
+from ai_backend.schemas import EntityId, Language, RequestBody
 
-EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Tags = Annotated[list[Tag], Field(max_length=50)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Language = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)
-]
 WriteStatus = Literal["created", "updated", "unchanged", "failed"]
 
 

@@ -9,19 +9,19 @@ from fastapi import APIRouter, Path, Response, status
 from sse_starlette import EventSourceResponse
 
 from ai_backend import openapi
-from ai_backend.catalog.schemas import EntityId
 from ai_backend.deps import (
-    FeedbackDep,
     PageLimit,
     ReadPrincipal,
-    ResourcesDep,
     WritePrincipal,
+    provided,
 )
-from ai_backend.feedback.events import follow
+from ai_backend.feedback.events import StatusWatch, follow
 from ai_backend.feedback.schemas import Accepted, FeedbackJobList, FeedbackJobView, FeedbackRequest
-from ai_backend.feedback.service import view
+from ai_backend.feedback.service import FeedbackService, view
+from ai_backend.schemas import EntityId
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
+FeedbackDep = Annotated[FeedbackService, provided("feedback")]
 JOB_ID = "$response.body#/job_id"
 ACCEPTED = openapi.responses(
     Accepted,
@@ -83,11 +83,14 @@ async def feedback_status(
     },
 )
 async def feedback_events(
-    job_id: Annotated[uuid.UUID, Path()], _: ReadPrincipal, resources: ResourcesDep
+    job_id: Annotated[uuid.UUID, Path()],
+    _: ReadPrincipal,
+    feedback: FeedbackDep,
+    watch: Annotated[StatusWatch, provided("status_watch")],
 ) -> EventSourceResponse:
     """Follow a job as server-sent events instead of polling its status."""
-    await resources.feedback.get(job_id)  # 404 before the stream starts
-    events = follow(resources.feedback, resources.status_watch, job_id, poll_seconds=POLL_SECONDS)
+    await feedback.get(job_id)  # 404 before the stream starts
+    events = follow(feedback, watch, job_id, poll_seconds=POLL_SECONDS)
     return EventSourceResponse(events, ping=PING_SECONDS)
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from celery import Celery
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from ai_backend.deps import AdminPrincipal, CeleryDep, ReadPrincipal, ResourcesDep
+from ai_backend.deps import AdminPrincipal, ReadPrincipal, provided
 from ai_backend.errors import error_response
-from ai_backend.feedback.metrics import ANSWER_COUNTS
 from ai_backend.health.schemas import Health, Readiness, WhoAmI, WorkerPing
-from ai_backend.health.service import ping_worker
+from ai_backend.health.service import ReadinessChecks, ScrapeHook, ping_worker
 from ai_backend.openapi import ErrorBody
 
 router = APIRouter()
 system = APIRouter(prefix="/v1/system", tags=["system"])
+ReadinessDep = Annotated[ReadinessChecks, provided("readiness")]
+ScrapeHooksDep = Annotated[list[ScrapeHook], provided("scrape_hooks")]
+CeleryDep = Annotated[Celery, provided("celery")]
 
 
 @router.get("/healthz", response_model=Health, tags=["health"])
@@ -29,9 +34,9 @@ async def healthz() -> Health:
     tags=["health"],
     responses={503: {"model": ErrorBody, "description": "a dependency does not answer"}},
 )
-async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
+async def readyz(readiness: ReadinessDep) -> Readiness | JSONResponse:
     """Ready only when PostgreSQL, Redis, the vector index and the embedding model answer."""
-    checks = await resources.readiness()
+    checks = await readiness.report()
     failing = sorted(name for name, state in checks.items() if state != "ok")
     if failing:
         return error_response(
@@ -45,9 +50,10 @@ async def readyz(resources: ResourcesDep) -> Readiness | JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(resources: ResourcesDep) -> Response:
-    """Prometheus metrics, with the feedback counts the workers keep in Redis."""
-    await ANSWER_COUNTS.refresh(resources.redis)
+async def metrics(hooks: ScrapeHooksDep) -> Response:
+    """Prometheus metrics, with the counts the workers keep in Redis (the feedback counts)."""
+    for hook in hooks:
+        await hook()
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ai_backend.catalog.people import profile_text
 from ai_backend.db.models import Practice, User
+from ai_backend.domain import profile_text
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import Mode, SearchRequest, VectorHit, VectorIndex
 from ai_backend.recommend import repository

@@ -8,13 +8,12 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from ai_backend.catalog.schemas import EntityId
 from ai_backend.deps import (
     AdminPrincipal,
     PageLimit,
     ReadPrincipal,
-    RecommenderDep,
     WritePrincipal,
+    provided,
 )
 from ai_backend.domain import ItemKind
 from ai_backend.errors import Invalid
@@ -30,9 +29,11 @@ from ai_backend.recommend.schemas import (
     Target,
 )
 from ai_backend.recommend.service import Recommender
+from ai_backend.schemas import EntityId
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
+RecommenderDep = Annotated[Recommender, provided("recommender")]
 JSON = "application/json"
 
 

@@ -7,10 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, Strict, field_validator
 
-from ai_backend.catalog.schemas import EntityId
 from ai_backend.domain import MAX_BATCH_ITEMS, MAX_PAGE, EventType, ItemKind
 from ai_backend.recommend.reasons import ReasonLocale
-from ai_backend.schemas import RequestBody
+from ai_backend.schemas import EntityId, RequestBody
 
 Target = Literal["items", "people"]
 ReasonCode = Literal[

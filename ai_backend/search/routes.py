@@ -7,14 +7,21 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from ai_backend.catalog.schemas import EntityId, Language
-from ai_backend.deps import PageLimit, ReadPrincipal, SearchDep
+from ai_backend.deps import PageLimit, ReadPrincipal, provided
 from ai_backend.domain import ItemKind, ItemLevel
 from ai_backend.errors import Invalid
+from ai_backend.schemas import EntityId, Language
 from ai_backend.search.schemas import SearchPage, SimilarPage
-from ai_backend.search.service import MAX_DEPTH, BadCursor, SearchParams, decode_cursor
+from ai_backend.search.service import (
+    MAX_DEPTH,
+    BadCursor,
+    SearchParams,
+    SearchService,
+    decode_cursor,
+)
 
 router = APIRouter(prefix="/v1", tags=["search"])
+SearchDep = Annotated[SearchService, provided("search")]
 Tag = Annotated[str, Query(min_length=1, max_length=64)]
 
 
