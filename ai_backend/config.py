@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     embedding_batch_size: Annotated[int, Field(ge=1, le=4096)] = 64
 
     # Hybrid search: how the dense and keyword lists are fused (DBSF, or weighted RRF with these
-    # weights), and how many candidates each list brings. Tuned on the dev sets (README, Search).
+    # weights), and how many candidates each list brings. Tuned on the dev sets (docs/search.md).
     search_fusion: Literal["dbsf", "rrf"] = "dbsf"
     search_dense_weight: Annotated[float, Field(gt=0, le=100)] = 1.0
     search_keyword_weight: Annotated[float, Field(gt=0, le=100)] = 1.0
@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     bm25_language: str = "english"
 
     # Recommendations: cache lifetimes (fresh, then served stale while recomputed, then gone),
-    # the per-process cache tier, and the collaborative model (see README, Recommendations).
+    # the per-process cache tier, and the collaborative model (see docs/recommendations.md).
     reco_fresh_seconds: Annotated[int, Field(ge=1, le=86_400)] = 300
     reco_ttl_seconds: Annotated[int, Field(ge=2, le=604_800)] = 3600
     reco_local_entries: Annotated[int, Field(ge=0, le=1_000_000)] = 10_000
@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     session_jwt_secret: SecretStr | None = None
     token_default_ttl: Annotated[int, Field(ge=60, le=31_536_000)] = 3600
 
-    # Request guards (see README, Reliability and security): the largest request body, the
+    # Request guards (see docs/operations.md): the largest request body, the
     # requests one token subject may make per API process (a `limits` string such as
     # "100/second" or "6000/minute"; empty turns it off), and the browser origins allowed to
     # call the API directly (none: the Node side calls it server to server).

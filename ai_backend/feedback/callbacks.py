@@ -1,6 +1,6 @@
 """Signed result callbacks: when a job with a `callback_url` ends, its result is POSTed there.
 
-Signing scheme (documented in the README for receivers):
+Signing scheme (documented in docs/feedback.md for receivers):
 - the body is the JSON `{"type": "feedback.job.finished", "job": <the job as GET returns it>}`;
 - the header `X-DaoDao-Signature: t=<unix seconds>,v1=<hex>` carries the time of sending and
   HMAC-SHA256, keyed by the callback secret, over `"<t>." + body` (the exact bytes sent);
