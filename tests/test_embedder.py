@@ -8,14 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ai_backend.infra.embedder import (
-    MINILM,
-    Embedder,
-    NativeE5,
-    OnnxEncoder,
-    TorchEncoder,
-    bundled_model_path,
-)
+from ai_backend.infra.embedder import MINILM, Embedder, bundled_model_path
+from ai_backend.infra.encoders import NativeE5, OnnxEncoder, TorchEncoder
 
 TEXTS = [
     "How do I learn German grammar on my own?",
