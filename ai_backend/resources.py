@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from celery import Celery
@@ -18,6 +19,7 @@ from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
+from ai_backend.events import Events, ItemsWithdrawn, ProfilesChanged, UserErased
 from ai_backend.feedback.events import StatusWatch
 from ai_backend.feedback.metrics import ANSWER_COUNTS
 from ai_backend.feedback.service import FeedbackService
@@ -79,6 +81,8 @@ class Resources:
 
     @classmethod
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
+        """Everything, top to bottom: the infrastructure, then each feature, then who acts on
+        whose events."""
         if settings.database_url is None or settings.redis_url is None:
             raise MissingServerError(
                 "DATABASE_URL and REDIS_URL must be set for the API process; "
@@ -87,80 +91,50 @@ class Resources:
         if embedder is None:
             embedder = await asyncio.to_thread(build_embedder, settings)
         keywords = KeywordEncoder(language=settings.bm25_language)
-        if settings.qdrant_url:
-            api_key = (
-                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-            )
-            index: VectorIndex = await ServerVectorIndex.connect(
-                settings.qdrant_url,
-                collection=settings.qdrant_collection,
-                dimension=embedder.dimension,
-                api_key=api_key,
-                layout=items_layout(embedder, keywords),
-            )
-            people_index: VectorIndex = await ServerVectorIndex.connect(
-                settings.qdrant_url,
-                collection=f"{settings.qdrant_collection}_people",
-                dimension=embedder.dimension,
-                api_key=api_key,
-                keyword_fields=PEOPLE_FIELDS,
-                layout=people_layout(embedder, keywords),
-            )
-        else:
-            index = EdgeVectorIndex(
-                settings.vector_dir, embedder.dimension, layout=items_layout(embedder, keywords)
-            )
-            people_index = EdgeVectorIndex(
-                settings.people_vector_dir,
-                embedder.dimension,
-                keyword_fields=PEOPLE_FIELDS,
-                layout=people_layout(embedder, keywords),
-            )
+        index, people_index = await open_indexes(settings, embedder, keywords)
         engine = make_engine(str(settings.database_url))
         sessions = make_session_factory(engine)
         redis_url = str(settings.redis_url)
         redis = make_redis(redis_url, max_connections=settings.redis_max_connections)
-        indexer = Indexer(sessions, index=index, embedder=embedder, keywords=keywords)
-        people = PeopleIndexer(sessions, index=people_index, embedder=embedder, keywords=keywords)
         celery = make_celery(settings, redis_url)
         jwt_key = settings.jwt_key()
-        cache = RecommendationCache(
+        events = Events()
+
+        indexer = Indexer(
+            sessions, index=index, embedder=embedder, keywords=keywords, events=events
+        )
+        people = PeopleIndexer(sessions, index=people_index, embedder=embedder, keywords=keywords)
+        catalog = CatalogService(indexer, people, events)
+        search = build_search(settings, index, embedder, keywords, indexer)
+        recommender = build_recommender(
+            settings,
+            sessions,
             redis,
-            fresh_seconds=settings.reco_fresh_seconds,
-            ttl_seconds=settings.reco_ttl_seconds,
-            local_entries=settings.reco_local_entries,
-        )
-        models = ModelRefresher(
-            Trainer(
-                sessions,
-                max_items=settings.reco_model_max_items,
-                l2=settings.reco_model_l2,
-                half_life_days=settings.reco_half_life_days,
-            ),
-            redis=redis,
-            # Embedded mode trains in this process; with a Qdrant server, a worker does.
-            celery=celery if settings.qdrant_url else None,
-            interval=settings.reco_refresh_seconds,
-        )
-        recommender = Recommender(
-            sessions=sessions,
-            items=index,
-            people=people_index,
-            keywords=keywords,
-            cache=cache,
-            models=models,
-            half_life_days=settings.reco_half_life_days,
-            diversity=settings.reco_diversity,
+            celery,
+            index,
+            people_index,
+            keywords,
             rebuilding=lambda: indexer.rebuilding or people.rebuilding,
         )
-        catalog = CatalogService(indexer, people)
-        # Changed profiles and withdrawn items must never be served from the cache.
-        catalog.on_profile_change.append(cache.invalidate)
-        indexer.on_withdraw.append(lambda _keys: cache.bump_generation())
         feedback = FeedbackService(
             sessions, celery, redis, daily_quota=settings.feedback_daily_quota
         )
-        catalog.on_erase += [recommender.forget, feedback.forget]
+        sweeper = Sweeper(
+            sessions,
+            celery,
+            redis,
+            interval=settings.feedback_sweep_seconds,
+            resend_after=settings.feedback_resend_seconds,
+        )
+
+        # Changed profiles and withdrawn items must never be served from the cache; an erased
+        # member leaves no cached answer and no feedback job behind.
+        cache = recommender.cache
+        events.subscribe(ProfilesChanged, lambda e: cache.invalidate(e.user_ids))
+        events.subscribe(ItemsWithdrawn, lambda _: cache.bump_generation())
+        events.subscribe(UserErased, lambda e: recommender.forget(e.user_id, e.owned))
+        events.subscribe(UserErased, lambda e: feedback.forget(e.user_id, e.owned))
+
         return cls(
             settings=settings,
             engine=engine,
@@ -174,21 +148,14 @@ class Resources:
             keywords=keywords,
             indexer=indexer,
             catalog=catalog,
-            search=SearchService(
-                index=index,
-                embedder=embedder,
-                keywords=keywords,
-                fusion=settings.search_fusion,
-                weights=(settings.search_dense_weight, settings.search_keyword_weight),
-                candidates=settings.search_candidates,
-                rebuilding=lambda: indexer.rebuilding,
-            ),
+            search=search,
             reindex=ReindexJobs(indexer, people, redis),
             people_index=people_index,
             people=people,
             recommender=recommender,
             feedback=feedback,
             status_watch=StatusWatch(redis),
+            sweeper=sweeper,
             readiness=ReadinessChecks(
                 {
                     "postgres": lambda: _answers(engine),
@@ -198,13 +165,6 @@ class Resources:
                 }
             ),
             scrape_hooks=[lambda: ANSWER_COUNTS.refresh(redis)],
-            sweeper=Sweeper(
-                sessions,
-                celery,
-                redis,
-                interval=settings.feedback_sweep_seconds,
-                resend_after=settings.feedback_resend_seconds,
-            ),
         )
 
     def start_background(self) -> None:
@@ -236,3 +196,98 @@ class Resources:
 async def _answers(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))
+
+
+async def open_indexes(
+    settings: Settings, embedder: Embedder, keywords: KeywordEncoder
+) -> tuple[VectorIndex, VectorIndex]:
+    """The item and people indexes: Qdrant Edge in this process, or collections on QDRANT_URL."""
+    items = items_layout(embedder, keywords)
+    people = people_layout(embedder, keywords)
+    if not settings.qdrant_url:
+        return (
+            EdgeVectorIndex(settings.vector_dir, embedder.dimension, layout=items),
+            EdgeVectorIndex(
+                settings.people_vector_dir,
+                embedder.dimension,
+                keyword_fields=PEOPLE_FIELDS,
+                layout=people,
+            ),
+        )
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    index = await ServerVectorIndex.connect(
+        settings.qdrant_url,
+        collection=settings.qdrant_collection,
+        dimension=embedder.dimension,
+        api_key=api_key,
+        layout=items,
+    )
+    people_index = await ServerVectorIndex.connect(
+        settings.qdrant_url,
+        collection=f"{settings.qdrant_collection}_people",
+        dimension=embedder.dimension,
+        api_key=api_key,
+        keyword_fields=PEOPLE_FIELDS,
+        layout=people,
+    )
+    return index, people_index
+
+
+def build_search(
+    settings: Settings,
+    index: VectorIndex,
+    embedder: Embedder,
+    keywords: KeywordEncoder,
+    indexer: Indexer,
+) -> SearchService:
+    return SearchService(
+        index=index,
+        embedder=embedder,
+        keywords=keywords,
+        fusion=settings.search_fusion,
+        weights=(settings.search_dense_weight, settings.search_keyword_weight),
+        candidates=settings.search_candidates,
+        rebuilding=lambda: indexer.rebuilding,
+    )
+
+
+def build_recommender(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    celery: Celery,
+    index: VectorIndex,
+    people_index: VectorIndex,
+    keywords: KeywordEncoder,
+    *,
+    rebuilding: Callable[[], bool],
+) -> Recommender:
+    cache = RecommendationCache(
+        redis,
+        fresh_seconds=settings.reco_fresh_seconds,
+        ttl_seconds=settings.reco_ttl_seconds,
+        local_entries=settings.reco_local_entries,
+    )
+    models = ModelRefresher(
+        Trainer(
+            sessions,
+            max_items=settings.reco_model_max_items,
+            l2=settings.reco_model_l2,
+            half_life_days=settings.reco_half_life_days,
+        ),
+        redis=redis,
+        # Embedded mode trains in this process; with a Qdrant server, a worker does.
+        celery=celery if settings.qdrant_url else None,
+        interval=settings.reco_refresh_seconds,
+    )
+    return Recommender(
+        sessions=sessions,
+        items=index,
+        people=people_index,
+        keywords=keywords,
+        cache=cache,
+        models=models,
+        half_life_days=settings.reco_half_life_days,
+        diversity=settings.reco_diversity,
+        rebuilding=rebuilding,
+    )

@@ -14,13 +14,14 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Table, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Item, User
+from ai_backend.events import Events, ItemsWithdrawn
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import LAYOUT, VectorIndex, VectorPoint
@@ -124,18 +125,18 @@ class Indexer(Refilling):
         index: VectorIndex,
         embedder: Embedder,
         keywords: KeywordEncoder,
+        events: Events,
         batch_size: int = 256,
         optimize_after: float = 3.0,
     ) -> None:
         self.sessions = sessions
+        self.events = events
         self.index = index
         self.embedder = embedder
         self.keywords = keywords
         self.batch_size = batch_size
         self.optimize_after = optimize_after
         self._optimizer: asyncio.Task[None] | None = None
-        # Called with the keys of items that left the index (deleted, made private or hidden).
-        self.on_withdraw: list[Callable[[Sequence[str]], Awaitable[None]]] = []
         self._wrote = asyncio.Event()
         # One batch at a time, so a rebuild's "clear" never falls inside a batch's
         # upsert-then-mark (which would mark a point indexed that was just deleted).
@@ -253,8 +254,7 @@ class Indexer(Refilling):
         if not keys:
             return
         await self.index.delete(keys)
-        for listener in self.on_withdraw:
-            await listener(keys)
+        await self.events.publish(ItemsWithdrawn(tuple(keys)))
 
     async def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop every point and index all public items again from PostgreSQL."""

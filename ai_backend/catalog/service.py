@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,6 +26,7 @@ from ai_backend.catalog.schemas import (
 from ai_backend.db.models import Checkin, Item, Practice, User
 from ai_backend.domain import practice_item_id
 from ai_backend.errors import Conflict, DomainError, NotFound, UnknownUser
+from ai_backend.events import Events, ProfilesChanged, UserErased
 
 ITEM_FIELDS = tuple(ItemWrite.model_fields)
 # What PracticeRead takes straight from a practice row; the rest is the check-in tally.
@@ -94,26 +95,17 @@ class _Row:
         self.__dict__.update(data)
 
 
-ProfileListener = Callable[[Sequence[str]], Awaitable[None]]
-# Called with an erased member's id and the ids of the items they owned.
-EraseListener = Callable[[str, Sequence[str]], Awaitable[None]]
-
-
 class CatalogService:
     """Writes for items, users and practices; each call is one transaction, then an index sync."""
 
-    def __init__(self, indexer: Indexer, people: PeopleIndexer) -> None:
+    def __init__(self, indexer: Indexer, people: PeopleIndexer, events: Events) -> None:
         self.indexer = indexer
         self.people = people
         self.sessions = indexer.sessions
-        # Called with the ids of members whose profile or practices changed.
-        self.on_profile_change: list[ProfileListener] = []
-        # Called around an erasure: everything derived from the member outside PostgreSQL.
-        self.on_erase: list[EraseListener] = []
+        self.events = events
 
     async def _profiles_changed(self, user_ids: Sequence[str]) -> None:
-        for listener in self.on_profile_change:
-            await listener(user_ids)
+        await self.events.publish(ProfilesChanged(tuple(user_ids)))
 
     async def write_items(self, raw_entries: Sequence[Any]) -> BatchResult:
         """Validate each entry alone; the last entry for an id wins; a failure sinks itself only."""
@@ -225,8 +217,8 @@ class CatalogService:
         return gone is not None
 
     async def _erased(self, user_id: str, owned: Sequence[str]) -> None:
-        for listener in self.on_erase:
-            await listener(user_id, owned)
+        """Everything derived from the member outside PostgreSQL goes (`UserErased`)."""
+        await self.events.publish(UserErased(user_id, tuple(owned)))
 
     async def practices_of(self, user_id: str, *, limit: int) -> list[PracticeRead]:
         """A member's practices, newest first, each with its check-in count and latest date."""
