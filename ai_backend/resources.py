@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from celery import Celery
 from redis.asyncio import Redis
@@ -55,22 +55,56 @@ class MissingServerError(RuntimeError):
 
 
 @dataclass
-class Resources:
+class Infrastructure:
+    """The clients every feature builds on, opened once."""
+
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     redis: Redis
-    index: VectorIndex
-    embedder: Embedder
     celery: Celery
-    jwt_key: str
-    tokens: TokenVerifier
+    embedder: Embedder
     keywords: KeywordEncoder
+    index: VectorIndex
+    people_index: VectorIndex
+    jwt_key: str
+
+    @classmethod
+    async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Infrastructure:
+        if settings.database_url is None or settings.redis_url is None:
+            raise MissingServerError(
+                "DATABASE_URL and REDIS_URL must be set for the API process; "
+                "`make run` (daodao-ai run) starts embedded servers and sets them for you"
+            )
+        if embedder is None:
+            embedder = await asyncio.to_thread(build_embedder, settings)
+        keywords = KeywordEncoder(language=settings.bm25_language)
+        index, people_index = await open_indexes(settings, embedder, keywords)
+        engine = make_engine(str(settings.database_url))
+        redis_url = str(settings.redis_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            redis=make_redis(redis_url, max_connections=settings.redis_max_connections),
+            celery=make_celery(settings, redis_url),
+            embedder=embedder,
+            keywords=keywords,
+            index=index,
+            people_index=people_index,
+            jwt_key=settings.jwt_key(),
+        )
+
+
+@dataclass
+class Resources(Infrastructure):
+    """The infrastructure with every feature built on it: what one API process holds."""
+
+    tokens: TokenVerifier
     indexer: Indexer
     catalog: CatalogService
     search: SearchService
     reindex: ReindexJobs
-    people_index: VectorIndex
     people: PeopleIndexer
     recommender: Recommender
     feedback: FeedbackService
@@ -83,48 +117,24 @@ class Resources:
     async def open(cls, settings: Settings, *, embedder: Embedder | None = None) -> Resources:
         """Everything, top to bottom: the infrastructure, then each feature, then who acts on
         whose events."""
-        if settings.database_url is None or settings.redis_url is None:
-            raise MissingServerError(
-                "DATABASE_URL and REDIS_URL must be set for the API process; "
-                "`make run` (daodao-ai run) starts embedded servers and sets them for you"
-            )
-        if embedder is None:
-            embedder = await asyncio.to_thread(build_embedder, settings)
-        keywords = KeywordEncoder(language=settings.bm25_language)
-        index, people_index = await open_indexes(settings, embedder, keywords)
-        engine = make_engine(str(settings.database_url))
-        sessions = make_session_factory(engine)
-        redis_url = str(settings.redis_url)
-        redis = make_redis(redis_url, max_connections=settings.redis_max_connections)
-        celery = make_celery(settings, redis_url)
-        jwt_key = settings.jwt_key()
+        infra = await Infrastructure.open(settings, embedder=embedder)
+        sessions, redis, celery = infra.sessions, infra.redis, infra.celery
         events = Events()
-
         indexer = Indexer(
-            sessions, index=index, embedder=embedder, keywords=keywords, events=events
-        )
-        people = PeopleIndexer(sessions, index=people_index, embedder=embedder, keywords=keywords)
-        catalog = CatalogService(indexer, people, events)
-        search = build_search(settings, index, embedder, keywords, indexer)
-        recommender = build_recommender(
-            settings,
             sessions,
-            redis,
-            celery,
-            index,
-            people_index,
-            keywords,
-            rebuilding=lambda: indexer.rebuilding or people.rebuilding,
+            index=infra.index,
+            embedder=infra.embedder,
+            keywords=infra.keywords,
+            events=events,
+        )
+        people = PeopleIndexer(
+            sessions, index=infra.people_index, embedder=infra.embedder, keywords=infra.keywords
+        )
+        recommender = build_recommender(
+            infra, rebuilding=lambda: indexer.rebuilding or people.rebuilding
         )
         feedback = FeedbackService(
             sessions, celery, redis, daily_quota=settings.feedback_daily_quota
-        )
-        sweeper = Sweeper(
-            sessions,
-            celery,
-            redis,
-            interval=settings.feedback_sweep_seconds,
-            resend_after=settings.feedback_resend_seconds,
         )
 
         # Changed profiles and withdrawn items must never be served from the cache; an erased
@@ -136,34 +146,24 @@ class Resources:
         events.subscribe(UserErased, lambda e: feedback.forget(e.user_id, e.owned))
 
         return cls(
-            settings=settings,
-            engine=engine,
-            sessions=sessions,
-            redis=redis,
-            index=index,
-            embedder=embedder,
-            celery=celery,
-            jwt_key=jwt_key,
-            tokens=TokenVerifier(jwt_key, settings.jwt_issuer),
-            keywords=keywords,
+            **{f.name: getattr(infra, f.name) for f in fields(Infrastructure)},
+            tokens=TokenVerifier(infra.jwt_key, settings.jwt_issuer),
             indexer=indexer,
-            catalog=catalog,
-            search=search,
+            catalog=CatalogService(indexer, people, events),
+            search=build_search(infra, rebuilding=lambda: indexer.rebuilding),
             reindex=ReindexJobs(indexer, people, redis),
-            people_index=people_index,
             people=people,
             recommender=recommender,
             feedback=feedback,
-            status_watch=StatusWatch(redis),
-            sweeper=sweeper,
-            readiness=ReadinessChecks(
-                {
-                    "postgres": lambda: _answers(engine),
-                    "redis": redis.ping,
-                    "vector_index": index.count,
-                    "embedding_model": lambda: asyncio.to_thread(embedder.answers),
-                }
+            sweeper=Sweeper(
+                sessions,
+                celery,
+                redis,
+                interval=settings.feedback_sweep_seconds,
+                resend_after=settings.feedback_resend_seconds,
             ),
+            status_watch=StatusWatch(redis),
+            readiness=readiness_checks(infra),
             scrape_hooks=[lambda: ANSWER_COUNTS.refresh(redis)],
         )
 
@@ -233,35 +233,21 @@ async def open_indexes(
     return index, people_index
 
 
-def build_search(
-    settings: Settings,
-    index: VectorIndex,
-    embedder: Embedder,
-    keywords: KeywordEncoder,
-    indexer: Indexer,
-) -> SearchService:
+def build_search(infra: Infrastructure, *, rebuilding: Callable[[], bool]) -> SearchService:
+    settings = infra.settings
     return SearchService(
-        index=index,
-        embedder=embedder,
-        keywords=keywords,
+        index=infra.index,
+        embedder=infra.embedder,
+        keywords=infra.keywords,
         fusion=settings.search_fusion,
         weights=(settings.search_dense_weight, settings.search_keyword_weight),
         candidates=settings.search_candidates,
-        rebuilding=lambda: indexer.rebuilding,
+        rebuilding=rebuilding,
     )
 
 
-def build_recommender(
-    settings: Settings,
-    sessions: async_sessionmaker[AsyncSession],
-    redis: Redis,
-    celery: Celery,
-    index: VectorIndex,
-    people_index: VectorIndex,
-    keywords: KeywordEncoder,
-    *,
-    rebuilding: Callable[[], bool],
-) -> Recommender:
+def build_recommender(infra: Infrastructure, *, rebuilding: Callable[[], bool]) -> Recommender:
+    settings, sessions, redis = infra.settings, infra.sessions, infra.redis
     cache = RecommendationCache(
         redis,
         fresh_seconds=settings.reco_fresh_seconds,
@@ -277,17 +263,30 @@ def build_recommender(
         ),
         redis=redis,
         # Embedded mode trains in this process; with a Qdrant server, a worker does.
-        celery=celery if settings.qdrant_url else None,
+        celery=infra.celery if settings.qdrant_url else None,
         interval=settings.reco_refresh_seconds,
     )
     return Recommender(
         sessions=sessions,
-        items=index,
-        people=people_index,
-        keywords=keywords,
+        items=infra.index,
+        people=infra.people_index,
+        keywords=infra.keywords,
         cache=cache,
         models=models,
         half_life_days=settings.reco_half_life_days,
         diversity=settings.reco_diversity,
         rebuilding=rebuilding,
+    )
+
+
+def readiness_checks(infra: Infrastructure) -> ReadinessChecks:
+    """What `/readyz` asks to answer: PostgreSQL, Redis, the item index, the embedding model."""
+    embedder = infra.embedder
+    return ReadinessChecks(
+        {
+            "postgres": lambda: _answers(infra.engine),
+            "redis": infra.redis.ping,
+            "vector_index": infra.index.count,
+            "embedding_model": lambda: asyncio.to_thread(embedder.answers),
+        }
     )
