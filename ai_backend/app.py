@@ -66,6 +66,24 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         lifespan=lifespan,
     )
     install_error_handlers(app, guard=token_failure)
+    _install_middleware(app, settings)
+    app.include_router(health_router)
+    for router in (
+        system_router,
+        catalog_router,
+        search_router,
+        recommend_router,
+        feedback_router,
+        admin_router,
+        recommend_admin_router,
+    ):
+        app.include_router(router, responses=PROTECTED_ERRORS)
+    declare_bearer_auth(app)
+    return app
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Each `add_middleware` wraps what came before: the last added runs first."""
     # Innermost: fresh cached recommendations skip routing; the guards run before them.
     app.add_middleware(CachedRecommendations)
     app.add_middleware(RateLimit, limit=settings.rate_limit or None)
@@ -84,19 +102,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     Instrumentator(excluded_handlers=["/metrics"]).instrument(app)
     # Added last so it wraps everything, including the metrics middleware and error handlers.
     app.add_middleware(RequestIdMiddleware)
-    app.include_router(health_router)
-    for router in (
-        system_router,
-        catalog_router,
-        search_router,
-        recommend_router,
-        feedback_router,
-        admin_router,
-        recommend_admin_router,
-    ):
-        app.include_router(router, responses=PROTECTED_ERRORS)
-    declare_bearer_auth(app)
-    return app
 
 
 async def sync_indexes(resources: Resources) -> int:

@@ -48,75 +48,54 @@ def say(name: str, line: str) -> None:
 
 
 def child_commands(settings: Settings, env: dict[str, str]) -> list[Child]:
-    python = sys.executable
+    """The API, the worker and the gateway, as the stack runs them."""
     node = shutil.which("node")
     if node is None:
         raise StartupError("node is not on PATH: install Node.js 20 (the gateway needs it)")
-    api_url = f"http://{settings.api_host}:{settings.api_port}"
     return [
-        Child(
-            "api",
-            [
-                python,
-                "-m",
-                "uvicorn",
-                "ai_backend.app:factory",
-                "--factory",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--timeout-graceful-shutdown",
-                "10",
-            ],
-            env,
-        ),
-        Child(
-            "worker",
-            [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "worker.celery_app:app",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--pool",
-                "prefork",
-                "--concurrency",
-                str(settings.worker_processes),
-                "--hostname",
-                "worker1@%h",
-            ],
-            env,
-            # On one machine the LLM would otherwise take the cores the API needs to answer
-            # in milliseconds; niced, it still gets every cycle the API leaves idle.
-            nice=10,
-        ),
+        Child("api", _api_command(settings), env),
+        # On one machine the LLM would otherwise take the cores the API needs to answer in
+        # milliseconds; niced, it still gets every cycle the API leaves idle.
+        Child("worker", _worker_command(settings), env, nice=10),
         Child(
             "gateway",
             [node, str(PROJECT_ROOT / "node_gateway" / "src" / "server.js")],
-            {
-                # The gateway verifies end users' sessions and mints service tokens for them;
-                # it never reaches the servers behind the API.
-                "PORT": str(settings.gateway_port),
-                "HOST": "127.0.0.1",
-                "AI_API_URL": api_url,
-                "LOG_LEVEL": settings.log_level.lower(),
-                "JWT_SECRET": env["JWT_SECRET"],
-                "JWT_ISSUER": settings.jwt_issuer,
-                "SESSION_JWT_SECRET": settings.session_key(),
-                # A local stack lets the console sign in as a demo member.
-                "GATEWAY_DEV_LOGIN": os.environ.get("GATEWAY_DEV_LOGIN", "true"),
-            },
+            _gateway_env(settings, env),
         ),
     ]
+
+
+def _api_command(settings: Settings) -> list[str]:
+    return [
+        *(sys.executable, "-m", "uvicorn", "ai_backend.app:factory", "--factory"),
+        *("--host", settings.api_host, "--port", str(settings.api_port)),
+        *("--loop", "uvloop", "--http", "httptools", "--no-access-log"),
+        *("--timeout-graceful-shutdown", "10"),
+    ]
+
+
+def _worker_command(settings: Settings) -> list[str]:
+    return [
+        *(sys.executable, "-m", "celery", "-A", "worker.celery_app:app", "worker"),
+        *("--loglevel", "INFO", "--pool", "prefork"),
+        *("--concurrency", str(settings.worker_processes), "--hostname", "worker1@%h"),
+    ]
+
+
+def _gateway_env(settings: Settings, env: dict[str, str]) -> dict[str, str]:
+    """The gateway verifies end users' sessions and mints service tokens for them; it never
+    reaches the servers behind the API."""
+    return {
+        "PORT": str(settings.gateway_port),
+        "HOST": "127.0.0.1",
+        "AI_API_URL": f"http://{settings.api_host}:{settings.api_port}",
+        "LOG_LEVEL": settings.log_level.lower(),
+        "JWT_SECRET": env["JWT_SECRET"],
+        "JWT_ISSUER": settings.jwt_issuer,
+        "SESSION_JWT_SECRET": settings.session_key(),
+        # A local stack lets the console sign in as a demo member.
+        "GATEWAY_DEV_LOGIN": os.environ.get("GATEWAY_DEV_LOGIN", "true"),
+    }
 
 
 class Supervisor:

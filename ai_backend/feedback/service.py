@@ -20,7 +20,7 @@ from typing import Any
 from celery import Celery
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, delete, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -155,19 +155,8 @@ class FeedbackService:
         already names; a new job is charged to the member's quota, then inserted (a key reused
         meanwhile turns the insert into nothing, and the charge is refunded); then the message.
         """
-        latest = (
-            select(Checkin.id)
-            .where(Checkin.practice_id == Practice.id)
-            .order_by(Checkin.checkin_date.desc(), Checkin.created_at.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        # Without a key, the same practice, kind and latest check-in are the same request.
-        key = (
-            literal(body.idempotency_key)
-            if body.idempotency_key
-            else literal(f"auto:{practice_id}:{body.kind}:") + func.coalesce(latest, "-")
-        )
+        latest = _latest_checkin()
+        key = _request_key(practice_id, body, latest)
         existing = select(FeedbackJob.id).where(FeedbackJob.idempotency_key == key)
         async with self.sessions() as session:
             await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
@@ -189,18 +178,7 @@ class FeedbackService:
                 return self._same_request(
                     await session.get_one(FeedbackJob, job_id), practice_id, body
                 ), False
-            if checkin is None and body.kind in NEEDS_CHECKIN:
-                raise NoCheckins(
-                    f"kind '{body.kind}' needs at least one check-in on practice "
-                    f"'{practice_id}'; record one with POST /v1/practices/{{id}}/checkins"
-                )
-            if body.kind == "completion_insight" and status != "completed":
-                raise NotCompleted(
-                    f"practice '{practice_id}' is {status}, not completed: a completion insight "
-                    "looks back on a finished practice. Set its status to completed first, or "
-                    "ask for checkin_encouragement or weekly_summary",
-                    details={"status": status},
-                )
+            _require_ready(practice_id, status, checkin, body.kind)
             quota_key = await self._charge(owner)
             try:
                 job = await session.scalar(
@@ -299,3 +277,40 @@ class FeedbackService:
                 .limit(limit)
             )
             return list(jobs.all())
+
+
+def _latest_checkin() -> ScalarSelect[Any]:
+    """The id of the practice's latest check-in, as a correlated subquery."""
+    return (
+        select(Checkin.id)
+        .where(Checkin.practice_id == Practice.id)
+        .order_by(Checkin.checkin_date.desc(), Checkin.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _request_key(
+    practice_id: str, body: FeedbackRequest, latest: ScalarSelect[Any]
+) -> ColumnElement[str]:
+    """The request's idempotency key: the caller's, or without one the same practice, kind and
+    latest check-in, which are the same request."""
+    if body.idempotency_key:
+        return literal(body.idempotency_key)
+    return literal(f"auto:{practice_id}:{body.kind}:") + func.coalesce(latest, "-")
+
+
+def _require_ready(practice_id: str, status: str, checkin: Any, kind: str) -> None:
+    """Refuse a kind the practice cannot have yet (409, saying what to do)."""
+    if checkin is None and kind in NEEDS_CHECKIN:
+        raise NoCheckins(
+            f"kind '{kind}' needs at least one check-in on practice "
+            f"'{practice_id}'; record one with POST /v1/practices/{{id}}/checkins"
+        )
+    if kind == "completion_insight" and status != "completed":
+        raise NotCompleted(
+            f"practice '{practice_id}' is {status}, not completed: a completion insight "
+            "looks back on a finished practice. Set its status to completed first, or "
+            "ask for checkin_encouragement or weekly_summary",
+            details={"status": status},
+        )

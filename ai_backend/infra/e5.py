@@ -155,6 +155,75 @@ class E5Weights:
         return tensor
 
 
+class _Graph:
+    """An ONNX graph under construction: initialisers from the weights, and nodes."""
+
+    def __init__(self, weights: E5Weights) -> None:
+        self.weights = weights
+        self.initializers: list[Any] = []
+        self.nodes: list[Any] = []
+        self._counter = iter(range(1 << 30))
+
+    def constant(self, name: str, value: Any) -> str:
+        from onnx import numpy_helper
+
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def node(self, kind: str, inputs: list[str], domain: str = "", **attributes: Any) -> str:
+        from onnx import helper
+
+        output = f"t{next(self._counter)}"
+        self.nodes.append(helper.make_node(kind, inputs, [output], domain=domain, **attributes))
+        return output
+
+    def fused(self, kind: str, inputs: list[str], **attributes: Any) -> str:
+        return self.node(kind, inputs, domain="com.microsoft", **attributes)
+
+    def matmul(self, x: str, name: str, outputs: int, inputs: int) -> str:
+        matrix = self.constant(f"{name}.w", self.weights.matrix(f"{name}.w", outputs, inputs).T)
+        return self.node("MatMul", [x, matrix])
+
+    def bias(self, name: str) -> str:
+        return self.constant(f"{name}.b", self.weights.floats(f"{name}.b"))
+
+    def norm_of_sum(self, x: str, skip: str, name: str, added: str) -> str:
+        """LayerNorm(x + skip + added)."""
+        scale = self.constant(f"{name}.w", self.weights.floats(f"{name}.w"))
+        inputs = [x, skip, scale, self.bias(name), added]
+        return self.fused("SkipLayerNormalization", inputs, epsilon=self.weights.eps)
+
+    def layer(self, n: int, x: str, mask_index: str) -> str:
+        """Encoder layer `n`: fused attention, then the feed-forward block, each with its
+        residual layer norm."""
+        weights, hidden, p = self.weights, self.weights.hidden, f"l{n}."
+        # One (hidden, 3 * hidden) projection for queries, keys and values.
+        qkv = [weights.matrix(p + part + ".w", hidden, hidden).T for part in "qkv"]
+        qkv_bias = [weights.floats(p + part + ".b") for part in "qkv"]
+        projection = self.constant(p + "qkv.w", np.concatenate(qkv, axis=1))
+        projection_bias = self.constant(p + "qkv.b", np.concatenate(qkv_bias))
+        attended = self.fused(
+            "Attention", [x, projection, projection_bias, mask_index], num_heads=weights.heads
+        )
+        out = self.matmul(attended, p + "ao", hidden, hidden)
+        x = self.norm_of_sum(out, x, p + "aln", self.bias(p + "ao"))
+        inner = self.fused(
+            "BiasGelu", [self.matmul(x, p + "fi", weights.ffn, hidden), self.bias(p + "fi")]
+        )
+        out = self.matmul(inner, p + "fo", hidden, weights.ffn)
+        return self.norm_of_sum(out, x, p + "oln", self.bias(p + "fo"))
+
+    def mean_pool(self, x: str, mask: str, output: str) -> None:
+        """Mean over the real tokens (special tokens included, as the model was trained)."""
+        from onnx import helper
+
+        axis1 = self.constant("axis1", np.array([1], np.int64))
+        mask3 = self.node("Unsqueeze", [mask, self.constant("axis2", np.array([2], np.int64))])
+        total = self.node("ReduceSum", [self.node("Mul", [x, mask3]), axis1], keepdims=0)
+        count = self.node("ReduceSum", [mask3, axis1], keepdims=0)
+        self.nodes.append(helper.make_node("Div", [total, count], [output]))
+
+
 def build_graph(weights: E5Weights) -> Any:
     """The BERT encoder as ONNX: token embeddings in, mean-pooled hidden states out.
 
@@ -162,78 +231,30 @@ def build_graph(weights: E5Weights) -> Any:
     4-bit kernels on batches); attention, residual layer norms and GELU are onnxruntime's fused
     kernels.
     """
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto, helper
 
     hidden = weights.hidden
-    initializers: list[Any] = []
-    nodes: list[Any] = []
-    counter = iter(range(1 << 30))
-
-    def constant(name: str, value: Any) -> str:
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def node(kind: str, inputs: list[str], domain: str = "", **attributes: Any) -> str:
-        output = f"t{next(counter)}"
-        nodes.append(helper.make_node(kind, inputs, [output], domain=domain, **attributes))
-        return output
-
-    def fused(kind: str, inputs: list[str], **attributes: Any) -> str:
-        return node(kind, inputs, domain="com.microsoft", **attributes)
-
-    def matmul(x: str, name: str, outputs: int, inputs: int) -> str:
-        matrix = constant(f"{name}.w", weights.matrix(f"{name}.w", outputs, inputs).T)
-        return node("MatMul", [x, matrix])
-
-    def bias(name: str) -> str:
-        return constant(f"{name}.b", weights.floats(f"{name}.b"))
-
-    def norm_of_sum(x: str, skip: str, name: str, added: str) -> str:
-        """LayerNorm(x + skip + added)."""
-        scale, shift = constant(f"{name}.w", weights.floats(f"{name}.w")), bias(name)
-        return fused("SkipLayerNormalization", [x, skip, scale, shift, added], epsilon=weights.eps)
-
-    mask = node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
-    mask_index = node("Cast", ["attention_mask"], to=TensorProto.INT32)
-    x = node(
+    graph = _Graph(weights)
+    mask = graph.node("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    mask_index = graph.node("Cast", ["attention_mask"], to=TensorProto.INT32)
+    scale = graph.constant("emb.ln.w", weights.floats("emb.ln.w"))
+    x = graph.node(
         "LayerNormalization",
-        ["embeddings", constant("emb.ln.w", weights.floats("emb.ln.w")), bias("emb.ln")],
+        ["embeddings", scale, graph.bias("emb.ln")],
         epsilon=weights.eps,
         axis=-1,
     )
     for n in range(weights.layers):
-        p = f"l{n}."
-        # One (hidden, 3 * hidden) projection for queries, keys and values.
-        qkv = [weights.matrix(p + part + ".w", hidden, hidden).T for part in "qkv"]
-        qkv_bias = [weights.floats(p + part + ".b") for part in "qkv"]
-        attended = fused(
-            "Attention",
-            [
-                x,
-                constant(p + "qkv.w", np.concatenate(qkv, axis=1)),
-                constant(p + "qkv.b", np.concatenate(qkv_bias)),
-                mask_index,
-            ],
-            num_heads=weights.heads,
-        )
-        x = norm_of_sum(matmul(attended, p + "ao", hidden, hidden), x, p + "aln", bias(p + "ao"))
-        inner = fused("BiasGelu", [matmul(x, p + "fi", weights.ffn, hidden), bias(p + "fi")])
-        x = norm_of_sum(matmul(inner, p + "fo", hidden, weights.ffn), x, p + "oln", bias(p + "fo"))
-    # Mean over the real tokens (special tokens included, as the model was trained).
-    axis1 = constant("axis1", np.array([1], np.int64))
-    mask3 = node("Unsqueeze", [mask, constant("axis2", np.array([2], np.int64))])
-    total = node("ReduceSum", [node("Mul", [x, mask3]), axis1], keepdims=0)
-    nodes.append(
-        helper.make_node("Div", [total, node("ReduceSum", [mask3, axis1], keepdims=0)], ["pooled"])
-    )
+        x = graph.layer(n, x, mask_index)
+    graph.mean_pool(x, mask, "pooled")
     inputs = [
         helper.make_tensor_value_info("embeddings", TensorProto.FLOAT, ["batch", "tokens", hidden]),
         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "tokens"]),
     ]
     output = helper.make_tensor_value_info("pooled", TensorProto.FLOAT, ["batch", hidden])
-    graph = helper.make_graph(nodes, MODEL_NAME, inputs, [output], initializers)
+    onnx_graph = helper.make_graph(graph.nodes, MODEL_NAME, inputs, [output], graph.initializers)
     opsets = [helper.make_opsetid("", 20), helper.make_opsetid("com.microsoft", 1)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=10)
+    return helper.make_model(onnx_graph, opset_imports=opsets, ir_version=10)
 
 
 def length_batches(lengths: Sequence[int], *, budget: int, most: int) -> list[list[int]]:
