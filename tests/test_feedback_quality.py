@@ -117,11 +117,12 @@ class Recording:
 async def test_when_no_generation_passes_the_template_is_stored_with_the_failed_checks(
     qwen: LocalProvider,
 ) -> None:
-    # The checks fail for real: the model is asked, in English, for an answer the zh-TW member
-    # must get in Chinese, so every generation fails the language check.
+    # The checks fail for real: the model is asked, in Chinese, for an answer the member must
+    # get in English, so every generation fails the language check. (Asked in English about
+    # these Chinese notes, the model may answer in Chinese all the same.)
     zh = prompt_for("checkin_encouragement", "zh-TW", READING)
     en = prompt_for("checkin_encouragement", "en", READING)
-    misled = Prompt(zh.kind, zh.locale, en.messages, zh.data, zh.task_numbers)
+    misled = Prompt(en.kind, en.locale, zh.messages, en.data, en.task_numbers)
     recorded = Recording(qwen)
     written = await write_answer(recorded, misled, seed=3)
     assert written.source == "template"
@@ -130,9 +131,10 @@ async def test_when_no_generation_passes_the_template_is_stored_with_the_failed_
     assert recorded.temperatures == [None, RETRY_TEMPERATURE, RETRY_TEMPERATURE]
     assert all("language" in failed for failed in written.rejected), written.rejected
     assert written.last_rejected is not None
-    # The template is in Chinese, about this practice, and passes every check itself.
-    assert check_answer(written.answer, zh) == []
+    # The template is in English, about this practice, and passes every check itself.
+    assert check_answer(written.answer, en) == []
     assert "閱讀《People-Based Learning》" in written.answer.message
+    assert "check-in" in written.answer.message
     assert written.completion_tokens > 0
 
 

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from ai_backend.domain import FEEDBACK_KINDS
+from ai_backend.feedback.checks import Answer, failed_checks, prompt_grounds
 from ai_backend.feedback.prompts import (
     NOTE_MAX,
     CheckinNote,
@@ -240,3 +241,28 @@ def test_only_the_sentences_written_to_the_model_are_withheld(note: str, kept: s
     practice.checkins[-1] = CheckinNote(START + timedelta(days=1), "good", note, [])
     built = prompt("checkin_encouragement", "en", practice, 1)
     assert data_block(built)["checkins"][-1]["note"] == kept  # type: ignore[index]
+
+
+def test_the_model_is_told_the_numbers_it_may_write_and_they_are_those_the_check_accepts() -> None:
+    built = prompt("weekly_summary", "zh-TW", facts(0, 1, 2, note="played 12 scales"), 2)
+    line = built.messages[1]["content"].splitlines()[-1]
+    assert line.startswith("可以寫的數字只有這些：")
+    assert line.endswith("。不寫其他數字。")
+    listed = [
+        int(n) for n in line.removeprefix("可以寫的數字只有這些：").split("。")[0].split("、")
+    ]
+    # The plan's 30 days and its 20 minutes, a note's 12, the week's 7 days; no year.
+    assert {30, 20, 12, 7} <= set(listed)
+    assert all(n < 1900 for n in listed)
+    facts_ = prompt_grounds(built)
+    week = "這七天你練了吉他，都很專心，心情很好，筆記裡的 {n} 也記下了每一次的感受與進步。"
+    for n in listed:
+        assert "numbers" not in failed_checks(
+            Answer(week.format(n=n), None), kind="weekly_summary", locale="zh-TW", grounds=facts_
+        )
+    unlisted = max(listed) + 1
+    assert "numbers" in failed_checks(
+        Answer(week.format(n=unlisted), None), kind="weekly_summary", locale="zh-TW", grounds=facts_
+    )
+    english = prompt("checkin_encouragement", "en", facts(0, 1), 1).messages[1]["content"]
+    assert english.splitlines()[-1].startswith("The only numbers you may write: ")
