@@ -228,6 +228,12 @@ def content_words(text: str) -> Iterator[str]:
             yield stemmed
 
 
+def numbers_in(data: dict[str, Any], extra_numbers: Iterable[int] = ()) -> frozenset[float]:
+    """Every number an answer about `data` may state: the data's own, `extra_numbers`, and one
+    (which claims nothing)."""
+    return frozenset([1.0, *_numbers_in_data(data), *map(float, extra_numbers)])
+
+
 def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Grounds:
     """The grounds an answer about `data` may stand on: its numbers (and `extra_numbers`, such as
     the seven days a weekly summary covers), and the words of what the member did."""
@@ -237,7 +243,7 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
     text = " ".join(s for s in named if s)
     strings = [s for s in _leaves(data) if isinstance(s, str)]
     return Grounds(
-        numbers=frozenset([1.0, *_numbers_in_data(data), *map(float, extra_numbers)]),
+        numbers=numbers_in(data, extra_numbers),
         bigrams=frozenset(bigrams(text)) - GENERIC_BIGRAMS,
         words=frozenset(content_words(text)),
         quoted=frozenset(b for s in strings for b in bigrams(s)),

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ai_backend.domain import FeedbackKind
-from ai_backend.feedback.grounds import grounds
+from ai_backend.feedback.grounds import numbers_in
 
 PROMPTS = Path(__file__).with_name("prompts")
 Locale = str  # "zh-TW" or "en"
@@ -326,5 +326,5 @@ def build_prompt(
 def writable_numbers(data: dict[str, Any], extra: tuple[int, ...]) -> list[int]:
     """The whole numbers an answer about `data` may state, years left out (a date is written
     as the data writes it)."""
-    found = grounds(data, extra_numbers=extra).numbers
+    found = numbers_in(data, extra)
     return sorted({int(n) for n in found if n.is_integer() and n < FIRST_YEAR})
