@@ -608,7 +608,9 @@ async def test_local_tiers_follow_invalidations_from_other_processes(
     reader.start()
     try:
         for tier in (writer, reader):
-            await poll_until(lambda t=tier: t.local.enabled, what="the subscription")
+            await eventually(
+                lambda t=tier: t.local.enabled, within=5, every=0.02, what="the subscription"
+            )
         lookup = await reader.lookup(unique, "k")
         assert lookup.entry is None
         await reader.store(unique, "k", lookup, b'"items":[]')
@@ -617,15 +619,23 @@ async def test_local_tiers_follow_invalidations_from_other_processes(
 
         # Another process records an action: this process's copy goes at once.
         await writer.invalidate([unique])
-        await poll_until(
-            lambda: reader.local.get(unique, "k") is None, what="the local entry to go"
+        await eventually(
+            lambda: reader.local.get(unique, "k") is None,
+            within=5,
+            every=0.02,
+            what="the local entry to go",
         )
         assert (await reader.lookup(unique, "k")).entry is None
 
         # A list computed under the old token and stored late is never served.
         late = await reader.lookup(unique, "k")
         await writer.invalidate([unique])
-        await poll_until(lambda: reader.local._latest.get(unique) is not None, what="the token")
+        await eventually(
+            lambda: reader.local._latest.get(unique) is not None,
+            within=5,
+            every=0.02,
+            what="the token",
+        )
         await reader.store(unique, "k", late, b'"items":[]')
         assert reader.local.get(unique, "k") is None
         assert (await reader.lookup(unique, "k")).entry is None
@@ -633,10 +643,6 @@ async def test_local_tiers_follow_invalidations_from_other_processes(
         for tier in (writer, reader):
             await tier.close()
             await tier.redis.aclose()
-
-
-async def poll_until(check: Callable[[], bool], *, what: str) -> None:
-    await eventually(check, within=5, what=what, every=0.02)
 
 
 async def test_cached_answers_before_routing_keep_every_check(
