@@ -21,6 +21,8 @@ from ai_backend.feedback.routes import router as feedback_router
 from ai_backend.guards import BodySizeLimit, RateLimit
 from ai_backend.health.routes import router as health_router
 from ai_backend.health.routes import system as system_router
+from ai_backend.history.routes import checkins as checkins_router
+from ai_backend.history.routes import events as events_router
 from ai_backend.identity import Identify
 from ai_backend.infra.background import close_in_turn
 from ai_backend.infra.embedder import Embedder
@@ -71,7 +73,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     for router in (
         system_router,
         catalog_router,
+        checkins_router,
         search_router,
+        events_router,
         recommend_router,
         feedback_router,
         admin_router,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 
 from ai_backend.auth import Principal, Scope
+from ai_backend.db.uow import UnitOfWork, unit_of_work
 from ai_backend.domain import MAX_PAGE
 from ai_backend.errors import DomainError
 from ai_backend.identity import caller_of
@@ -23,6 +25,17 @@ def provided(name: str) -> Any:
         return getattr(request.app.state.resources, name)
 
     return Depends(get)
+
+
+async def _unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    async with unit_of_work(request.app.state.resources.sessions) as uow:
+        yield uow
+
+
+# The request's one transaction. It commits when the route returns and before the response is
+# sent (scope "function"), so a client that reads after a 2xx sees what it wrote; a route that
+# raises is rolled back.
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(_unit_of_work, scope="function")]
 
 
 async def _principal(request: Request) -> Principal:

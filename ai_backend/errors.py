@@ -62,6 +62,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class UnknownOwner(Invalid):
+    """A record names a member (its owner, the member who checked in) not yet upserted."""
+
+    code = "unknown_owner"
+
+
 class UnknownUser(NotFound):
     code = "unknown_user"
 

@@ -25,6 +25,7 @@ from ai_backend.feedback.metrics import ANSWER_COUNTS
 from ai_backend.feedback.service import FeedbackService
 from ai_backend.feedback.sweeper import Sweeper
 from ai_backend.health.service import ReadinessChecks, ScrapeHook
+from ai_backend.history.service import HistoryService
 from ai_backend.infra.background import close_in_turn
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedder import Embedder
@@ -103,6 +104,7 @@ class Resources(Infrastructure):
     tokens: TokenVerifier
     indexer: Indexer
     catalog: CatalogService
+    history: HistoryService
     search: SearchService
     reindex: ReindexJobs
     people: PeopleIndexer
@@ -150,6 +152,7 @@ class Resources(Infrastructure):
             tokens=TokenVerifier(infra.jwt_key, settings.jwt_issuer),
             indexer=indexer,
             catalog=CatalogService(indexer, people, events),
+            history=HistoryService(events),
             search=build_search(infra, rebuilding=lambda: indexer.rebuilding),
             reindex=ReindexJobs(indexer, people, redis),
             people=people,

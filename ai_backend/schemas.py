@@ -8,9 +8,9 @@ with a 422 naming the field, before anything is written.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ai_backend.domain import ID_PATTERN
 
@@ -20,6 +20,10 @@ EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 Language = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)
 ]
+# A tag of an item, a practice or a check-in, and the list of them.
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tags = Annotated[list[Tag], Field(max_length=50)]
+WriteStatus = Literal["created", "updated", "unchanged", "failed"]
 
 # NUL, and halves of surrogate pairs on their own.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -52,3 +56,10 @@ class RequestBody(BaseModel):
                 "column can store; remove it"
             )
         return value
+
+
+# What an upsert did to one record (no docstring: it would change the OpenAPI document).
+class WriteResult(BaseModel):
+    id: str
+    status: WriteStatus
+    error: str | None = None

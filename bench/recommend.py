@@ -33,7 +33,7 @@ from scipy import sparse
 
 from ai_backend.client import ingest, service_token
 from ai_backend.config import Settings
-from ai_backend.recommend.schemas import EARLIEST_EVENT
+from ai_backend.history.schemas import EARLIEST_EVENT
 from bench.common import WRK_CONNECTIONS, WRK_SECONDS, print_table, write_result, wrk
 from bench.stack import NO_RATE_LIMIT, running_stack
 

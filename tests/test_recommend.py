@@ -16,11 +16,12 @@ import pytest
 from fastapi import FastAPI
 
 from ai_backend.app import create_app, sync_indexes
+from ai_backend.history import repository as histories
+from ai_backend.history.actions import Action, History
 from ai_backend.infra.cache import make_redis
 from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
 from ai_backend.recommend.cache import RecommendationCache
-from ai_backend.recommend.history import Action, History
 from ai_backend.recommend.model import Interaction, _ease, _popularity
 from ai_backend.recommend.sources import member_weights
 from tests.conftest import TimedASGITransport, free_port, make_settings
@@ -681,11 +682,6 @@ async def test_cached_answers_before_routing_keep_every_check(
 async def test_checkins_count_as_history(
     client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
 ) -> None:
-    from datetime import date
-
-    from sqlalchemy import insert
-
-    from ai_backend.db.models import Checkin
 
     owner, member = f"o-{unique}", f"u-{unique}"
     await put_user(client, auth, owner)
@@ -693,22 +689,13 @@ async def test_checkins_count_as_history(
     practice = {"owner_id": owner, "title": f"Sketch {unique} daily", "duration_days": 30}
     response = await client.put(f"/v1/practices/p-{unique}", json=practice, headers=auth("write"))
     assert response.status_code == 201, response.text
-    # A check-in by a member (written directly: the check-in route belongs to the feedback work).
-    sessions = app.state.resources.sessions
-    async with sessions() as session:
-        await session.execute(
-            insert(Checkin).values(
-                id=f"c-{unique}",
-                practice_id=f"p-{unique}",
-                user_id=member,
-                checkin_date=date(2026, 11, 1),
-                mood="good",
-            )
-        )
-        await session.commit()
-    store = app.state.resources.recommender.history
-    async with sessions() as session:
-        history = await store.history(session, member)
+    checkin = {"id": f"c-{unique}", "user_id": member, "date": "2026-11-01", "mood": "good"}
+    response = await client.post(
+        f"/v1/practices/p-{unique}/checkins", json=checkin, headers=auth("write")
+    )
+    assert response.status_code == 201, response.text
+    async with app.state.resources.sessions() as session:
+        history = await histories.history(session, member)
     assert [(a.item_id, a.type) for a in history.actions] == [(f"practice:p-{unique}", "checkin")]
     assert f"practice:p-{unique}" in history.excluded
 

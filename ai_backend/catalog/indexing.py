@@ -21,6 +21,7 @@ from sqlalchemy import Table, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Item, User
+from ai_backend.db.uow import unit_of_work
 from ai_backend.events import Events, ItemsWithdrawn
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -180,9 +181,8 @@ class Indexer(Refilling):
         row must go in again. Searches say `degraded` until it is full."""
         if await self.index.count() > 0:
             return await self.sync()
-        async with self._batch_lock, self.sessions() as session:
-            await session.execute(unindexed(Item))
-            await session.commit()
+        async with self._batch_lock, unit_of_work(self.sessions) as uow:
+            await uow.session.execute(unindexed(Item))
         with self.refilling():
             return await self.sync(progress=log_progress("items"))
 
@@ -194,15 +194,15 @@ class Indexer(Refilling):
         done = 0
         after = ""
         while True:
-            async with self._batch_lock, self.sessions() as session:
+            # One batch, one unit of work: the rows are marked indexed as it commits.
+            async with self._batch_lock, unit_of_work(self.sessions) as uow:
                 query = select(Item).where(PENDING, Item.id > after).order_by(Item.id)
                 if ids is not None:
                     query = query.where(Item.id.in_(ids))
-                rows = list((await session.scalars(query.limit(self.batch_size))).all())
+                rows = list((await uow.session.scalars(query.limit(self.batch_size))).all())
                 if not rows:
                     return done
-                await self._apply(session, rows)
-                await session.commit()
+                await self._apply(uow.session, rows)
             self._written()
             done += len(rows)
             after = rows[-1].id
@@ -259,10 +259,9 @@ class Indexer(Refilling):
     async def rebuild(self, *, progress: Progress | None = None) -> int:
         """Drop every point and index all public items again from PostgreSQL."""
         with self.refilling():
-            async with self._batch_lock, self.sessions() as session:
+            async with self._batch_lock, unit_of_work(self.sessions) as uow:
                 await self.index.clear()
-                await session.execute(unindexed(Item))
-                await session.commit()
+                await uow.session.execute(unindexed(Item))
             indexed = await self.sync(progress=progress)
             await self.index.optimize()
         return indexed

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.catalog.indexing import Refilling, digest, index_layout, unindexed
 from ai_backend.db.models import User
+from ai_backend.db.uow import unit_of_work
 from ai_backend.domain import profile_text
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
@@ -72,15 +73,14 @@ class PeopleIndexer(Refilling):
         done = 0
         after = ""
         while True:
-            async with self._lock, self.sessions() as session:
+            async with self._lock, unit_of_work(self.sessions) as uow:
                 query = select(User).where(User.id > after).order_by(User.id).limit(BATCH)
                 if ids is not None:
                     query = query.where(User.id.in_(ids))
-                users = list((await session.scalars(query)).all())
+                users = list((await uow.session.scalars(query)).all())
                 if not users:
                     return done
-                done += await self._apply(session, users)
-                await session.commit()
+                done += await self._apply(uow.session, users)
             after = users[-1].id
 
     async def _apply(self, session: AsyncSession, users: list[User]) -> int:
@@ -112,16 +112,14 @@ class PeopleIndexer(Refilling):
     async def resync_if_empty(self) -> int:
         if await self.index.count() > 0:
             return await self.sync()
-        async with self._lock, self.sessions() as session:
-            await session.execute(unindexed(User))
-            await session.commit()
+        async with self._lock, unit_of_work(self.sessions) as uow:
+            await uow.session.execute(unindexed(User))
         with self.refilling():
             return await self.sync()
 
     async def rebuild(self) -> int:
         with self.refilling():
-            async with self._lock, self.sessions() as session:
+            async with self._lock, unit_of_work(self.sessions) as uow:
                 await self.index.clear()
-                await session.execute(unindexed(User))
-                await session.commit()
+                await uow.session.execute(unindexed(User))
             return await self.sync()

@@ -10,7 +10,6 @@ from ai_backend import openapi
 from ai_backend.catalog.reindex import ReindexJobs, ReindexStatus
 from ai_backend.catalog.schemas import (
     BatchResult,
-    CheckinWrite,
     IndexState,
     ItemBatch,
     ItemRead,
@@ -18,17 +17,17 @@ from ai_backend.catalog.schemas import (
     PracticeList,
     PracticeWrite,
     UserWrite,
-    WriteResult,
 )
 from ai_backend.catalog.service import CatalogService
 from ai_backend.deps import (
     AdminPrincipal,
     PageLimit,
     ReadPrincipal,
+    UnitOfWorkDep,
     WritePrincipal,
     provided,
 )
-from ai_backend.schemas import EntityId
+from ai_backend.schemas import EntityId, WriteResult
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -64,28 +63,39 @@ PRACTICE = "$request.path.practice_id"
     ),
 )
 async def put_item(
-    item_id: IdPath, item: ItemWrite, _: WritePrincipal, catalog: CatalogDep, response: Response
+    item_id: IdPath,
+    item: ItemWrite,
+    _: WritePrincipal,
+    catalog: CatalogDep,
+    uow: UnitOfWorkDep,
+    response: Response,
 ) -> WriteResult:
     """Create or replace one item; unchanged content is not embedded again."""
-    return _created_or_ok(await catalog.write_item(item_id, item), response)
+    return _created_or_ok(await catalog.write_item(uow, item_id, item), response)
 
 
 @router.post("/items:batch", response_model=BatchResult)
-async def post_items(batch: ItemBatch, _: WritePrincipal, catalog: CatalogDep) -> BatchResult:
+async def post_items(
+    batch: ItemBatch, _: WritePrincipal, catalog: CatalogDep, uow: UnitOfWorkDep
+) -> BatchResult:
     """Upsert up to 1,000 items; each answers for itself, and the last entry for an id wins."""
-    return await catalog.write_items(batch.items)
+    return await catalog.write_items(uow, batch.items)
 
 
 @router.get("/items/{item_id}", response_model=ItemRead)
-async def get_item(item_id: IdPath, _: ReadPrincipal, catalog: CatalogDep) -> ItemRead:
+async def get_item(
+    item_id: IdPath, _: ReadPrincipal, catalog: CatalogDep, uow: UnitOfWorkDep
+) -> ItemRead:
     """One public item."""
-    return ItemRead.model_validate(await catalog.get_item(item_id), from_attributes=True)
+    return ItemRead.model_validate(await catalog.get_item(uow, item_id), from_attributes=True)
 
 
 @router.delete("/items/{item_id}", status_code=204)
-async def delete_item(item_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
+async def delete_item(
+    item_id: IdPath, _: WritePrincipal, catalog: CatalogDep, uow: UnitOfWorkDep
+) -> None:
     """Delete an item (idempotent: deleting twice is fine)."""
-    await catalog.delete_items([item_id])
+    await catalog.delete_items(uow, [item_id])
 
 
 @router.put(
@@ -98,21 +108,28 @@ async def delete_item(item_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -
     ),
 )
 async def put_user(
-    user_id: IdPath, user: UserWrite, _: WritePrincipal, catalog: CatalogDep, response: Response
+    user_id: IdPath,
+    user: UserWrite,
+    _: WritePrincipal,
+    catalog: CatalogDep,
+    uow: UnitOfWorkDep,
+    response: Response,
 ) -> WriteResult:
     """Create or replace a member's profile."""
-    return _created_or_ok(await catalog.write_user(user_id, user), response)
+    return _created_or_ok(await catalog.write_user(uow, user_id, user), response)
 
 
 @router.delete("/users/{user_id}", status_code=204)
-async def delete_user(user_id: IdPath, _: AdminPrincipal, catalog: CatalogDep) -> None:
+async def delete_user(
+    user_id: IdPath, _: AdminPrincipal, catalog: CatalogDep, uow: UnitOfWorkDep
+) -> None:
     """Erase a member (scope `admin`; idempotent).
 
     Removes their profile, practices, check-ins, owned items, events and feedback jobs with
     their results; their vectors; their cached recommendations; and every cached answer for
     another member that names them or one of their items.
     """
-    await catalog.delete_user(user_id)
+    await catalog.delete_user(uow, user_id)
 
 
 @router.get("/users/{user_id}/practices", response_model=PracticeList)
@@ -120,10 +137,11 @@ async def user_practices(
     user_id: IdPath,
     _: ReadPrincipal,
     catalog: CatalogDep,
+    uow: UnitOfWorkDep,
     limit: PageLimit = 50,
 ) -> PracticeList:
     """A member's practices, newest first, with their check-in counts (private ones too)."""
-    return PracticeList(practices=await catalog.practices_of(user_id, limit=limit))
+    return PracticeList(practices=await catalog.practices_of(uow, user_id, limit=limit))
 
 
 @router.put(
@@ -144,32 +162,19 @@ async def put_practice(
     practice: PracticeWrite,
     _: WritePrincipal,
     catalog: CatalogDep,
+    uow: UnitOfWorkDep,
     response: Response,
 ) -> WriteResult:
     """Create or replace a practice; a public one is searchable as item `practice:<id>`."""
-    return _created_or_ok(await catalog.write_practice(practice_id, practice), response)
-
-
-@router.post(
-    "/practices/{practice_id}/checkins",
-    response_model=WriteResult,
-    responses={201: {"model": WriteResult}},
-)
-async def post_checkin(
-    practice_id: IdPath,
-    checkin: CheckinWrite,
-    _: WritePrincipal,
-    catalog: CatalogDep,
-    response: Response,
-) -> WriteResult:
-    """Record a check-in (idempotent by its id); it counts as learning history at once."""
-    return _created_or_ok(await catalog.write_checkin(practice_id, checkin), response)
+    return _created_or_ok(await catalog.write_practice(uow, practice_id, practice), response)
 
 
 @router.delete("/practices/{practice_id}", status_code=204)
-async def delete_practice(practice_id: IdPath, _: WritePrincipal, catalog: CatalogDep) -> None:
+async def delete_practice(
+    practice_id: IdPath, _: WritePrincipal, catalog: CatalogDep, uow: UnitOfWorkDep
+) -> None:
     """Delete a practice, its check-ins and its catalogue item (idempotent)."""
-    await catalog.delete_practice(practice_id)
+    await catalog.delete_practice(uow, practice_id)
 
 
 @admin.get("/index", response_model=IndexState)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
@@ -17,20 +17,15 @@ from pydantic import (
 from pydantic import Strict as Exact
 
 from ai_backend.domain import (
-    CHECKIN_NOTE_MAX,
     MAX_BATCH_ITEMS,
     ItemKind,
     ItemLevel,
-    Mood,
     PracticeStatus,
     Visibility,
 )
-from ai_backend.schemas import EntityId, Language, RequestBody
+from ai_backend.schemas import EntityId, Language, RequestBody, Tags, WriteResult, WriteStatus
 
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Tags = Annotated[list[Tag], Field(max_length=50)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-WriteStatus = Literal["created", "updated", "unchanged", "failed"]
 
 
 class ItemWrite(RequestBody):
@@ -71,12 +66,6 @@ class ItemBatch(RequestBody):
             description="ItemBatchEntry objects: an item's fields plus its `id`",
         ),
     ]
-
-
-class WriteResult(BaseModel):
-    id: str
-    status: WriteStatus
-    error: str | None = None
 
 
 class BatchResult(BaseModel):
@@ -153,14 +142,3 @@ class PracticeRead(BaseModel):
 
 class PracticeList(BaseModel):
     practices: list[PracticeRead]
-
-
-class CheckinWrite(RequestBody):
-    """An 打卡 on a practice: a date, an optional mood and an optional short note."""
-
-    id: EntityId
-    user_id: EntityId
-    date: date
-    mood: Mood | None = None
-    note: Annotated[str, Field(max_length=CHECKIN_NOTE_MAX)] | None = None
-    tags: Tags = []

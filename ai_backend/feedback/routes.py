@@ -12,6 +12,7 @@ from ai_backend import openapi
 from ai_backend.deps import (
     PageLimit,
     ReadPrincipal,
+    UnitOfWorkDep,
     WritePrincipal,
     provided,
 )
@@ -48,6 +49,7 @@ async def request_feedback(
     body: FeedbackRequest,
     _: WritePrincipal,
     feedback: FeedbackDep,
+    uow: UnitOfWorkDep,
     response: Response,
 ) -> Accepted:
     """Ask for AI feedback on a practice; it is written in the background.
@@ -56,7 +58,7 @@ async def request_feedback(
     idempotency key (or, without one, the same practice, kind and latest check-in) returns the
     existing job with 200 and starts no second generation.
     """
-    job, created = await feedback.request(practice_id, body)
+    job, created = await feedback.request(uow, practice_id, body)
     if not created:
         response.status_code = status.HTTP_200_OK
     return Accepted(job_id=job.id, status=job.status, status_url=f"/v1/feedback/{job.id}")

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Checkin, FeedbackJob, Practice
+from ai_backend.db.uow import UnitOfWork, unit_of_work
 from ai_backend.errors import (
     Conflict,
     Invalid,
@@ -59,14 +60,13 @@ async def update_job(
 ) -> FeedbackJob | None:
     """Set `values` on the job if it still meets `conditions`, in one atomic statement, and
     return it as updated; None if it did not meet them (someone else got there first)."""
-    async with sessions() as session:
-        job = await session.scalar(
+    async with unit_of_work(sessions) as uow:
+        job = await uow.session.scalar(
             update(FeedbackJob)
             .where(FeedbackJob.id == job_id, *conditions)
             .values(**values)
             .returning(FeedbackJob)
         )
-        await session.commit()
     return job
 
 
@@ -147,62 +147,57 @@ class FeedbackService:
         # New jobs per member per UTC day, counted in Redis so every API process agrees.
         self.daily_quota = daily_quota
 
-    async def request(self, practice_id: str, body: FeedbackRequest) -> tuple[FeedbackJob, bool]:
+    async def request(
+        self, uow: UnitOfWork, practice_id: str, body: FeedbackRequest
+    ) -> tuple[FeedbackJob, bool]:
         """The job for this request, and whether this call created it.
 
-        Round trips are what an enqueue costs here, so there are few, each statement its own
-        transaction: one read finds the practice, its latest check-in and any job the key
-        already names; a new job is charged to the member's quota, then inserted (a key reused
-        meanwhile turns the insert into nothing, and the charge is refunded); then the message.
+        Round trips are what an enqueue costs here, so there are few, and the unit of work runs
+        in autocommit: each statement is whole on its own. One read finds the practice, its
+        latest check-in and any job the key already names; a new job is charged to the
+        member's quota, then inserted (a key reused meanwhile turns the insert into nothing,
+        and the charge is refunded); the message goes out once the unit of work commits.
         """
         latest = _latest_checkin()
         key = _request_key(practice_id, body, latest)
         existing = select(FeedbackJob.id).where(FeedbackJob.idempotency_key == key)
-        async with self.sessions() as session:
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-            found = (
-                await session.execute(
-                    select(
-                        Practice.owner_id,
-                        Practice.status,
-                        latest,
-                        key,
-                        existing.scalar_subquery(),
-                    ).where(Practice.id == practice_id)
-                )
-            ).first()
-            if found is None:
-                raise NotFound(f"no practice with id '{practice_id}'; upsert it first")
-            owner, status, checkin, job_key, job_id = found
-            if job_id is not None:
-                return self._same_request(
-                    await session.get_one(FeedbackJob, job_id), practice_id, body
-                ), False
-            _require_ready(practice_id, status, checkin, body.kind)
-            quota_key = await self._charge(owner)
-            try:
-                job = await session.scalar(
-                    insert(FeedbackJob)
-                    .values(_row(practice_id, owner, checkin, job_key, body))
-                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                    .returning(FeedbackJob)
-                )
-            except BaseException:
-                await self._refund(quota_key)
-                raise
-            if job is None:  # a concurrent request with the same key won
-                await self._refund(quota_key)
-                raced = await session.scalar(
-                    select(FeedbackJob).where(FeedbackJob.idempotency_key == job_key)
-                )
-                assert raced is not None
-                return self._same_request(raced, practice_id, body), False
+        session = uow.session
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        found = (
+            await session.execute(
+                select(
+                    Practice.owner_id, Practice.status, latest, key, existing.scalar_subquery()
+                ).where(Practice.id == practice_id)
+            )
+        ).first()
+        if found is None:
+            raise NotFound(f"no practice with id '{practice_id}'; upsert it first")
+        owner, status, checkin, job_key, job_id = found
+        if job_id is not None:
+            earlier = await session.get_one(FeedbackJob, job_id)
+            return self._same_request(earlier, practice_id, body), False
+        _require_ready(practice_id, status, checkin, body.kind)
+        quota_key = await self._charge(owner)
         try:
-            await self._send(job)
+            job = await session.scalar(
+                insert(FeedbackJob)
+                .values(_row(practice_id, owner, checkin, job_key, body))
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(FeedbackJob)
+            )
         except BaseException:
             await self._refund(quota_key)
             raise
-        return job, True
+        if job is None:  # a concurrent request with the same key won
+            await self._refund(quota_key)
+            raced = await session.scalar(
+                select(FeedbackJob).where(FeedbackJob.idempotency_key == job_key)
+            )
+            assert raced is not None
+            return self._same_request(raced, practice_id, body), False
+        created: FeedbackJob = job
+        uow.after_commit(lambda: self._send(created, quota_key))
+        return created, True
 
     @staticmethod
     def _same_request(job: FeedbackJob, practice_id: str, body: FeedbackRequest) -> FeedbackJob:
@@ -214,15 +209,19 @@ class FeedbackService:
             )
         return job
 
-    async def _send(self, job: FeedbackJob) -> None:
-        """The message goes out after the commit; if it cannot, the job is taken back."""
+    async def _send(self, job: FeedbackJob, quota_key: str) -> None:
+        """The message goes out after the commit; if it cannot, the job is taken back and its
+        charge refunded."""
         try:
             await enqueue(self.celery, GENERATE_TASK, [str(job.id)])
         except Exception as exc:
-            async with self.sessions() as session:
-                await session.execute(delete(FeedbackJob).where(FeedbackJob.id == job.id))
-                await session.commit()
+            await self._refund(quota_key)
+            async with unit_of_work(self.sessions) as uow:
+                await uow.session.execute(delete(FeedbackJob).where(FeedbackJob.id == job.id))
             raise _queue_unreachable(exc) from exc
+        except BaseException:  # cancelled: the job stays, and the sweeper sends it later
+            await self._refund(quota_key)
+            raise
 
     async def forget(self, user_id: str, _owned: Sequence[str] = ()) -> None:
         """Drop the member's quota counters: each lives two days past its last use, so the

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import FeedbackJob
+from ai_backend.db.uow import unit_of_work
 from ai_backend.domain import FEEDBACK_FINAL
 from ai_backend.feedback.service import CALLBACK_TASK, GENERATE_TASK
 from ai_backend.infra.background import BackgroundLoop
@@ -89,9 +90,9 @@ class Sweeper(BackgroundLoop):
 
     async def _take(self, condition: ColumnElement[bool], **mark: object) -> list[uuid.UUID]:
         """Mark up to `BATCH` matching jobs as sent now, and return their ids."""
-        async with self.sessions() as session:
+        async with unit_of_work(self.sessions) as uow:
             ids = list(
-                await session.scalars(
+                await uow.session.scalars(
                     update(FeedbackJob)
                     .where(
                         FeedbackJob.id.in_(
@@ -102,5 +103,4 @@ class Sweeper(BackgroundLoop):
                     .returning(FeedbackJob.id)
                 )
             )
-            await session.commit()
         return ids

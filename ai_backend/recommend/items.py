@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 
 from ai_backend.db.models import Practice, User
+from ai_backend.history.actions import History
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import StoredPoint, VectorIndex
 from ai_backend.recommend.diversity import mmr
 from ai_backend.recommend.explain import item_result, search_reasons
 from ai_backend.recommend.fusion import Candidate, Pool
-from ai_backend.recommend.history import History
 from ai_backend.recommend.model import CollaborativeModel
 from ai_backend.recommend.reasons import Phrases
 from ai_backend.recommend.schemas import Recommendation

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from scipy import sparse
 from scipy.linalg import lapack
 
-from ai_backend.recommend.history import NEGATIVE, action_weight
+from ai_backend.history.actions import NEGATIVE, action_weight
 
 Floats = npt.NDArray[np.float32]
 MAX_HISTORY = 500

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Item
 from ai_backend.errors import ServiceUnavailable
+from ai_backend.history.actions import actions_query
 from ai_backend.infra.background import BackgroundLoop
 from ai_backend.infra.queue import enqueue
-from ai_backend.recommend.history import actions_query
 from ai_backend.recommend.model import CollaborativeModel, Interaction, fit
 
 logger = logging.getLogger(__name__)

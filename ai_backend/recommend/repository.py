@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_backend.db.models import Event, Practice, TagList, User
 from ai_backend.errors import UnknownUser
-from ai_backend.recommend.history import NEGATIVE
+from ai_backend.history.actions import NEGATIVE
 
 # Members found by a shared interest, tag or field; and by shared items.
 OVERLAPPING = 200

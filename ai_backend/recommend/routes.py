@@ -12,7 +12,6 @@ from ai_backend.deps import (
     AdminPrincipal,
     PageLimit,
     ReadPrincipal,
-    WritePrincipal,
     provided,
 )
 from ai_backend.domain import ItemKind
@@ -21,8 +20,6 @@ from ai_backend.recommend.reasons import ReasonLocale
 from ai_backend.recommend.request import RecommendRequest
 from ai_backend.recommend.schemas import (
     MAX_EXCLUDE,
-    EventBatch,
-    EventsResult,
     ModelState,
     RecommendationPage,
     RecommendQuery,
@@ -35,20 +32,6 @@ router = APIRouter(prefix="/v1", tags=["recommendations"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
 RecommenderDep = Annotated[Recommender, provided("recommender")]
 JSON = "application/json"
-
-
-@router.post("/events", response_model=EventsResult)
-async def post_events(
-    batch: EventBatch, _: WritePrincipal, recommender: RecommenderDep
-) -> EventsResult:
-    """Record up to 1,000 learning-history events, idempotently by event id.
-
-    The batch is all or nothing: an unknown user or item rejects it with 422 and stores nothing.
-    `dislike` and `hide` exclude the item for that member for good, from the next response on.
-    """
-    result, users = await recommender.history.write(batch)
-    await recommender.cache.invalidate(users)
-    return result
 
 
 def _request(query: RecommendQuery) -> RecommendRequest:

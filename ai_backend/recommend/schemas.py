@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, Strict, field_validator
+from pydantic import BaseModel, Field, Strict
 
-from ai_backend.domain import MAX_BATCH_ITEMS, MAX_PAGE, EventType, ItemKind
+from ai_backend.domain import MAX_PAGE, ItemKind
 from ai_backend.recommend.reasons import ReasonLocale
 from ai_backend.schemas import EntityId, RequestBody
 
@@ -23,43 +23,6 @@ ReasonCode = Literal[
 ]
 CacheState = Literal["hit", "miss", "stale"]
 MAX_EXCLUDE = 500
-
-
-# Learning history begins here; anything later than a day from now is a clock gone wrong
-# (one event in year 9999 would decay the rest of a member's history to nothing).
-EARLIEST_EVENT = datetime(2000, 1, 1, tzinfo=UTC)
-CLOCK_SKEW = timedelta(days=1)
-
-
-class Event(RequestBody):
-    id: EntityId
-    user_id: EntityId
-    item_id: EntityId
-    type: EventType
-    occurred_at: AwareDatetime = Field(
-        description="ISO 8601 with a time zone, from 2000-01-01 to a day from now"
-    )
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _plausible_time(cls, value: datetime) -> datetime:
-        latest = datetime.now(UTC) + CLOCK_SKEW
-        if not EARLIEST_EVENT <= value <= latest:
-            raise ValueError(
-                f"must be between {EARLIEST_EVENT:%Y-%m-%d} and a day from now "
-                f"({latest:%Y-%m-%dT%H:%MZ}); check the sender's clock and time zone"
-            )
-        return value
-
-
-class EventBatch(RequestBody):
-    events: Annotated[list[Event], Field(min_length=1, max_length=MAX_BATCH_ITEMS)]
-
-
-class EventsResult(BaseModel):
-    received: int = Field(description="events in the request")
-    created: int = Field(description="events stored by this request")
-    duplicates: int = Field(description="events already stored under the same id (ignored)")
 
 
 class RecommendQuery(RequestBody):

@@ -15,11 +15,11 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.errors import ServiceUnavailable
+from ai_backend.history import repository as histories
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import VectorIndex
 from ai_backend.recommend import repository
 from ai_backend.recommend.cache import ANSWERS, Lookup, RecommendationCache
-from ai_backend.recommend.history import HistoryStore
 from ai_backend.recommend.items import Ask, ItemRanker
 from ai_backend.recommend.people import PeopleRanker
 from ai_backend.recommend.refresh import ModelRefresher
@@ -42,7 +42,6 @@ class Recommender:
         rebuilding: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions = sessions
-        self.history = HistoryStore(sessions)
         self.cache = cache
         self.models = models
         self.items = ItemRanker(
@@ -118,8 +117,8 @@ class Recommender:
     async def recommend_items(self, request: RecommendRequest) -> tuple[list[Recommendation], bool]:
         async with self.sessions() as session:
             user = await repository.member(session, request.user_id)
-            history = await self.history.history(session, request.user_id)
-            practices = await self.history.active_practices(session, request.user_id)
+            history = await histories.history(session, request.user_id)
+            practices = await histories.active_practices(session, request.user_id)
         ask = Ask(
             user=user,
             history=history,

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from ai_backend.db.models import Practice, User
+from ai_backend.history.actions import History, action_weight
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import SearchRequest, StoredPoint, VectorHit, VectorIndex
 from ai_backend.recommend.diversity import unit
 from ai_backend.recommend.fusion import normalised
-from ai_backend.recommend.history import History, action_weight
 from ai_backend.recommend.model import CollaborativeModel
 
 # Members with fewer positive actions than this also get interest-based picks.

@@ -1,0 +1,73 @@
+"""The history's SQL: events and check-ins written, and a member's history read back. Each
+function works in the session it is given; the unit of work around it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ai_backend.db.models import Checkin, Item, Practice, User
+from ai_backend.db.models import Event as EventRow
+from ai_backend.history.actions import Action, History, actions_query
+
+
+async def known(session: AsyncSession, model: type[User] | type[Item], ids: set[str]) -> set[str]:
+    """Which of `ids` are rows of `model`."""
+    if not ids:
+        return set()
+    return set((await session.scalars(select(model.id).where(model.id.in_(ids)))).all())
+
+
+async def insert_events(session: AsyncSession, events: Iterable[dict[str, Any]]) -> list[str]:
+    """Insert events, ignoring ids already stored; the member of each one inserted."""
+    statement = (
+        insert(EventRow)
+        .values(list(events))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(EventRow.user_id)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def upsert_checkin(session: AsyncSession, row: dict[str, Any]) -> None:
+    statement = insert(Checkin).values(row)
+    columns: dict[str, Any] = {c: statement.excluded[c] for c in row if c != "id"}
+    columns["updated_at"] = func.now()
+    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns))
+
+
+async def history(session: AsyncSession, user_id: str, *, limit: int = 2000) -> History:
+    """The member's latest actions (newest first) and all items they must not see again."""
+    actions = actions_query(user_id)
+    rows = (
+        await session.execute(
+            select(actions.c.item_id, actions.c.type, actions.c.occurred_at)
+            .order_by(actions.c.occurred_at.desc())
+            .limit(limit)
+        )
+    ).all()
+    done = [Action(r[0], r[1], r[2]) for r in rows]
+    excluded = {a.item_id for a in done}
+    if len(rows) == limit:
+        # Beyond the ranking window, older items are still excluded, seen or not.
+        older = await session.scalars(
+            select(EventRow.item_id).where(EventRow.user_id == user_id).distinct()
+        )
+        excluded.update(older)
+    owned = await session.scalars(select(Item.id).where(Item.owner_id == user_id))
+    excluded.update(owned)
+    return History(actions=done, excluded=frozenset(excluded))
+
+
+async def active_practices(session: AsyncSession, user_id: str) -> list[Practice]:
+    query = (
+        select(Practice)
+        .where(Practice.owner_id == user_id, Practice.status.in_(("active", "not_started")))
+        .order_by(Practice.updated_at.desc())
+        .limit(3)
+    )
+    return list((await session.scalars(query)).all())

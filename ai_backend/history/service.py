@@ -1,0 +1,99 @@
+"""Writes to a member's learning history: check-ins and events. Each call works in the caller's
+unit of work; the members whose history changed are announced (`ProfilesChanged`) once it
+commits, so cached recommendations go stale at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ai_backend.db.models import Checkin, Item, Practice, User
+from ai_backend.db.uow import UnitOfWork
+from ai_backend.errors import Conflict, Invalid, NotFound, UnknownOwner
+from ai_backend.events import Events, ProfilesChanged
+from ai_backend.history import repository as rows
+from ai_backend.history.schemas import CheckinWrite, Event, EventBatch, EventsResult
+from ai_backend.schemas import WriteResult
+
+# Names listed in an error message before "and N more".
+SHOWN = 5
+
+
+class UnknownReference(Invalid):
+    code = "unknown_reference"
+
+
+def _listing(label: str, ids: Sequence[str]) -> str:
+    shown = ", ".join(f"'{i}'" for i in sorted(ids)[:SHOWN])
+    more = len(ids) - SHOWN
+    return f"{label}: {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+class HistoryService:
+    def __init__(self, events: Events) -> None:
+        self.events = events
+
+    def _changed(self, uow: UnitOfWork, user_ids: Sequence[str]) -> None:
+        if user_ids:
+            uow.after_commit(lambda: self.events.publish(ProfilesChanged(tuple(user_ids))))
+
+    async def write_events(self, uow: UnitOfWork, batch: EventBatch) -> EventsResult:
+        """Store new events, all or nothing.
+
+        Every event is checked before anything is written: an unknown member or item rejects
+        the whole batch, so a retry after fixing it cannot half-apply.
+        """
+        first: dict[str, Event] = {}
+        for event in batch.events:
+            first.setdefault(event.id, event)
+        users = {e.user_id for e in first.values()}
+        items = {e.item_id for e in first.values()}
+        problems = []
+        if missing := users - await rows.known(uow.session, User, users):
+            problems.append(_listing("unknown user_id", list(missing)))
+        if missing := items - await rows.known(uow.session, Item, items):
+            problems.append(_listing("unknown item_id", list(missing)))
+        if problems:
+            raise UnknownReference(
+                "; ".join(problems) + ". Upsert users and items first; nothing was stored."
+            )
+        created = await rows.insert_events(uow.session, (e.model_dump() for e in first.values()))
+        self._changed(uow, sorted(set(created)))
+        return EventsResult(
+            received=len(batch.events),
+            created=len(created),
+            duplicates=len(batch.events) - len(created),
+        )
+
+    async def write_checkin(
+        self, uow: UnitOfWork, practice_id: str, checkin: CheckinWrite
+    ) -> WriteResult:
+        """Upsert a check-in by id; it counts as history for the member at once."""
+        row = {
+            "id": checkin.id,
+            "practice_id": practice_id,
+            "user_id": checkin.user_id,
+            "checkin_date": checkin.date,
+            "mood": checkin.mood,
+            "note": checkin.note,
+            "tags": checkin.tags,
+        }
+        session = uow.session
+        if await session.get(Practice, practice_id) is None:
+            raise NotFound(f"no practice with id '{practice_id}'; upsert it first")
+        if not await rows.known(session, User, {checkin.user_id}):
+            raise UnknownOwner(
+                f"user_id: '{checkin.user_id}' is not a known user; upsert the user first"
+            )
+        existing = await session.get(Checkin, checkin.id)
+        if existing is not None and existing.practice_id != practice_id:
+            raise Conflict(f"check-in '{checkin.id}' belongs to practice '{existing.practice_id}'")
+        if existing is None:
+            status = "created"
+        elif all(getattr(existing, k) == v for k, v in row.items()):
+            status = "unchanged"
+        else:
+            status = "updated"
+        if status != "unchanged":
+            await rows.upsert_checkin(session, row)
+            self._changed(uow, [checkin.user_id])
+        return WriteResult(id=checkin.id, status=status)
