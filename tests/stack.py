@@ -1,21 +1,24 @@
-"""Private servers for tests that stop, restart or kill them: PostgreSQL, Valkey, workers.
+"""Private servers for tests that stop, restart or kill them, or need other settings:
+PostgreSQL, Valkey, the API, workers.
 
-Each test that takes the `stack` fixture (in conftest.py) gets its own, so that killing and
-restarting them cannot disturb the rest of the suite.
+Each test that takes the `stack` fixture (in conftest.py) or opens `open_stack` or
+`private_servers` gets its own, so that killing and restarting them cannot disturb the rest of
+the suite. This is the one place private servers are started.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import signal
 import subprocess
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -33,6 +36,32 @@ Auth = Callable[..., dict[str, str]]
 
 
 @dataclass
+class Servers:
+    postgres: EmbeddedPostgres
+    valkey: EmbeddedValkey
+    database_url: str
+    redis_url: str
+
+
+@contextlib.contextmanager
+def private_servers(root: Path) -> Iterator[Servers]:
+    """A PostgreSQL (migrated) and a Valkey of the test's own under `root`, stopped at the end
+    (stopping one the test already stopped is fine)."""
+    postgres = EmbeddedPostgres(root / "pg")
+    valkey = EmbeddedValkey(root / "valkey", free_port())
+    try:
+        database_url, redis_url = postgres.start(), valkey.start()
+        # In a thread of its own: the migration runs its own event loop, and the caller may be
+        # inside one.
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(upgrade, database_url).result()
+        yield Servers(postgres, valkey, database_url, redis_url)
+    finally:
+        valkey.stop()
+        postgres.stop()
+
+
+@dataclass
 class Stack:
     app: FastAPI
     client: httpx.AsyncClient
@@ -42,35 +71,42 @@ class Stack:
     log: Path
 
 
+# Short leases and quick sweeps, so that a worker's recovery fits in a test.
+FEEDBACK_TUNING: dict[str, Any] = {
+    "feedback_lease_seconds": 8,
+    "feedback_sweep_seconds": 1.0,
+    "feedback_resend_seconds": 4,
+}
+
+
 @contextlib.asynccontextmanager
-async def open_stack(tmp_path: Path, embedder: Embedder) -> AsyncIterator[Stack]:
-    postgres = EmbeddedPostgres(tmp_path / "pg")
-    valkey = EmbeddedValkey(tmp_path / "valkey", free_port())
-    database_url, redis_url = postgres.start(), valkey.start()
-    await asyncio.to_thread(upgrade, database_url)
-    tuning = {
-        # Short leases and quick sweeps, so that recovery fits in a test.
-        "feedback_lease_seconds": 8,
-        "feedback_sweep_seconds": 1.0,
-        "feedback_resend_seconds": 4,
-    }
-    settings = make_settings(tmp_path / "data", database_url, redis_url, **tuning)
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "DATA_DIR": str(tmp_path / "data"),
-        "FEEDBACK_LEASE_SECONDS": "8",
-        "LOG_FORMAT": "json",
-    }
-    app = create_app(settings, embedder=embedder)
-    try:
+async def open_stack(
+    tmp_path: Path, embedder: Embedder, *, after_index_sync: bool = False, **settings: Any
+) -> AsyncIterator[Stack]:
+    """The API on private servers, started (and, with `after_index_sync`, past its start-up
+    index sync), with a client; `settings` override the test defaults."""
+    with private_servers(tmp_path) as servers:
+        tuned = {**FEEDBACK_TUNING, **settings}
+        data = tmp_path / "data"
+        env = {
+            "DATABASE_URL": servers.database_url,
+            "REDIS_URL": servers.redis_url,
+            "DATA_DIR": str(data),
+            "FEEDBACK_LEASE_SECONDS": str(tuned["feedback_lease_seconds"]),
+            "LOG_FORMAT": "json",
+        }
+        app = create_app(
+            make_settings(data, servers.database_url, servers.redis_url, **tuned),
+            embedder=embedder,
+        )
         async with app.router.lifespan_context(app):
+            if after_index_sync:
+                await app.state.index_sync
             transport = TimedASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                yield Stack(app, client, valkey, postgres, env, tmp_path / "workers.log")
-    finally:
-        valkey.stop()
-        postgres.stop()
+                yield Stack(
+                    app, client, servers.valkey, servers.postgres, env, tmp_path / "workers.log"
+                )
 
 
 async def submit(stack: Stack, auth: Auth, count: int) -> list[str]:

@@ -20,8 +20,6 @@ import httpx
 import pytest
 
 from ai_backend.auth import issue_token
-from ai_backend.db.migrate import upgrade
-from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from tests.conftest import (
     ISSUER,
     JWT_SECRET,
@@ -30,6 +28,7 @@ from tests.conftest import (
     start_worker,
 )
 from tests.eventually import eventually_sync
+from tests.stack import private_servers
 
 CALLBACK_SECRET = "fuzz-callback-secret-" + "z" * 40
 # Per operation and generation phase; 28 operations and several phases clear 1,000 requests.
@@ -62,10 +61,11 @@ class LiveApi:
 @pytest.fixture(scope="module")
 def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     root = tmp_path_factory.mktemp("fuzz")
-    postgres = EmbeddedPostgres(root / "pg")
-    valkey = EmbeddedValkey(root / "valkey", free_port())
-    database_url, redis_url = postgres.start(), valkey.start()
-    upgrade(database_url)
+    with private_servers(root) as servers:
+        yield from _live_api(root, servers.database_url, servers.redis_url)
+
+
+def _live_api(root: Path, database_url: str, redis_url: str) -> Iterator[LiveApi]:
     port = free_port()
     env = {
         **os.environ,
@@ -118,8 +118,6 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
         server.wait(timeout=30)
         worker.terminate()
         worker.wait(timeout=30)
-        valkey.stop()
-        postgres.stop()
 
 
 def schemathesis(live: LiveApi, report: Path, *, token: bool) -> subprocess.CompletedProcess[str]:

@@ -80,3 +80,15 @@ def test_links_between_the_readme_and_docs_lead_somewhere() -> None:
             if anchor and linked.suffix == ".md":
                 headings = re.findall(r"(?m)^#+ (.+)$", linked.read_text())
                 assert anchor in {_anchor(h) for h in headings}, f"{page.name}: #{anchor}"
+
+
+def test_test_folders_mirror_the_packages() -> None:
+    packages = {c.name for c in (ROOT / "ai_backend").iterdir() if (c / "__init__.py").exists()}
+    folders = {c.name for c in (ROOT / "tests").iterdir() if (c / "__init__.py").exists()}
+    assert folders <= packages, f"test folders that mirror no package: {folders - packages}"
+    features = {"catalog", "history", "search", "recommend", "feedback", "health"}
+    assert features <= folders, f"features without a test folder: {features - folders}"
+    # Private servers are started in one place (tests/stack.py), and the shared ones in conftest.
+    starts = re.compile(r"Embedded(?:Postgres|Valkey)\(")
+    for test in (ROOT / "tests").rglob("test_*.py"):
+        assert not starts.search(test.read_text(encoding="utf-8")), f"{test} starts servers"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -15,17 +14,18 @@ import opencc
 import pytest
 from fastapi import FastAPI
 
-from ai_backend.app import create_app, sync_indexes
+from ai_backend.app import sync_indexes
 from ai_backend.history import repository as histories
 from ai_backend.history.actions import Action, History
 from ai_backend.infra.cache import make_redis
-from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
+from ai_backend.infra.embedded import EmbeddedValkey
 from ai_backend.infra.embedder import Embedder
 from ai_backend.recommend.cache import RecommendationCache
 from ai_backend.recommend.model import Interaction, _ease, _popularity
 from ai_backend.recommend.sources import member_weights
-from tests.conftest import TimedASGITransport, free_port, make_settings
+from tests.conftest import TimedASGITransport
 from tests.eventually import eventually
+from tests.stack import Stack, open_stack
 
 TO_TAIWAN = opencc.OpenCC("s2tw")
 
@@ -502,28 +502,11 @@ def test_ease_matches_its_closed_form() -> None:
 async def private(
     tmp_path: Path, embedder: Embedder
 ) -> AsyncIterator[tuple[FastAPI, EmbeddedValkey]]:
-    postgres = EmbeddedPostgres(tmp_path / "pg")
-    valkey = EmbeddedValkey(tmp_path / "valkey", free_port())
-    settings = make_settings(
-        tmp_path / "data",
-        postgres.start(),
-        valkey.start(),
-        reco_fresh_seconds=1,
-        reco_ttl_seconds=120,
-    )
-    from ai_backend.db.migrate import upgrade
-
-    await asyncio.to_thread(upgrade, str(settings.database_url))
-    app = create_app(settings, embedder=embedder)
-    try:
-        async with app.router.lifespan_context(app):
-            # Cache timings are what these tests watch: start after the start-up index sync,
-            # which retires cached answers when it indexes anything.
-            await app.state.index_sync
-            yield app, valkey
-    finally:
-        valkey.stop()
-        postgres.stop()
+    # Cache timings are what these tests watch: start after the start-up index sync, which
+    # retires cached answers when it indexes anything.
+    timings = {"reco_fresh_seconds": 1, "reco_ttl_seconds": 120}
+    async with open_stack(tmp_path, embedder, after_index_sync=True, **timings) as stack:
+        yield stack.app, stack.valkey
 
 
 async def poll(
@@ -701,10 +684,12 @@ async def test_checkins_count_as_history(
 
 
 async def test_filling_the_index_at_start_up_retires_cached_answers(
-    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
+    stack: Stack, auth: Auth, unique: str
 ) -> None:
     # An answer computed while the start-up sync was still filling the index lacks the catalogue;
-    # it must not be served as fresh once the index is full.
+    # it must not be served as fresh once the index is full. Its own servers and index: emptying
+    # the shared index would disturb tests running alongside.
+    client, app = stack.client, stack.app
     await put_user(client, auth, f"u-{unique}", interests=["knitting"])
     knitting = {
         "id": f"k-{unique}",

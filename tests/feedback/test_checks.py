@@ -18,7 +18,7 @@ from ai_backend.feedback.grounds import stated_numbers
 from ai_backend.feedback.prompts import CheckinNote, PracticeFacts, Prompt, build_prompt
 from ai_backend.feedback.script import simplified_only
 from ai_backend.feedback.trimming import sentences, trim
-from tests.feedback_practices import READING, SKETCHING, START
+from tests.feedback.practices import READING, SKETCHING, START
 
 
 def built(kind: str, locale: str, practice: PracticeFacts) -> Prompt:
@@ -488,3 +488,43 @@ def test_a_message_too_thin_to_stand_without_its_next_step_fails_length() -> Non
         "and motivated with your drawing.",
     )
     assert "length" in check(thin, "checkin_encouragement", "en", SKETCHING)
+
+
+ECHOED_ZH = "這七天你說出心得裡的具體內容，心情多半如何。"
+WEEK_ZH = Answer(
+    "這七天你讀完第一章，也讀到第三章，想到島島的讀書會。"
+    "你打卡 3 次，心情有不錯、普通和開心，標籤是閱讀和自學。",
+    None,
+)
+
+
+def test_an_answer_that_says_the_task_back_fails_echo_and_loses_that_sentence() -> None:
+    # Qwen2.5-Coder-1.5B ended a weekly summary on the task's own words (心情與標籤的變化與累積).
+    prompt = built("weekly_summary", "zh-TW", READING)
+    assert check_answer(WEEK_ZH, prompt) == []
+    echoed = Answer(WEEK_ZH.message + ECHOED_ZH, None)
+    assert check_answer(echoed, prompt) == ["echo"]
+    grounds = prompt_grounds(prompt)
+    kept = trim(echoed, ["echo"], kind="weekly_summary", locale="zh-TW", grounds=grounds)
+    assert kept == WEEK_ZH
+    english = Answer(
+        "These seven days, you sketched the view from your window and tried a new brush that "
+        "felt strange. Name the concrete things in their notes.",
+        None,
+    )
+    assert "echo" in check_answer(english, built("weekly_summary", "en", SKETCHING))
+
+
+def test_the_members_own_words_are_no_echo_even_where_the_instructions_use_them() -> None:
+    # The system prompt asks for a step 今天就做得到的; a member who wrote it may be quoted.
+    note = CheckinNote(START + timedelta(days=5), "good", "挑一件今天就做得到的事：讀兩頁。", [])
+    practice = PracticeFacts(
+        READING.title, READING.action, READING.tags, START, 21, [*READING.checkins, note]
+    )
+    answer = Answer(
+        "你讀到第三章，想到島島的讀書會，今天也挑了一件今天就做得到的事，讀了兩頁。"
+        "照自己的步調走就好，每一次打卡都算數。",
+        "今天挑第三章裡一句最有感的話，寫進下一次的打卡。",
+    )
+    assert "echo" not in check(answer, "checkin_encouragement", "zh-TW", practice)
+    assert "echo" in check(answer, "checkin_encouragement", "zh-TW", READING)

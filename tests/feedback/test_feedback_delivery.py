@@ -25,7 +25,7 @@ from ai_backend.feedback.service import QUOTA_PREFIX
 from ai_backend.infra.queue import make_celery
 from tests.conftest import free_port
 from tests.eventually import eventually
-from tests.test_feedback import practice_with_checkins, wait_for
+from tests.feedback.test_feedback import practice_with_checkins, wait_for
 
 Auth = Callable[..., dict[str, str]]
 

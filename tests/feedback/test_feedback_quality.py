@@ -27,7 +27,7 @@ from ai_backend.feedback.runner import JobRunner, write_answer
 from ai_backend.feedback.script import simplified_only
 from tests.conftest import start_worker
 from tests.eventually import eventually
-from tests.feedback_practices import READING, SKETCHING, START
+from tests.feedback.practices import READING, SKETCHING, START
 from tests.stack import Auth, Stack
 
 QWEN = "qwen2.5-coder-1.5b"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -11,10 +10,9 @@ import numpy as np
 import pytest
 
 from ai_backend.app import create_app
-from ai_backend.db.migrate import upgrade
-from ai_backend.infra.embedded import EmbeddedPostgres, EmbeddedValkey
 from ai_backend.infra.embedder import MINILM, Embedder
-from tests.conftest import TimedASGITransport, free_port, make_settings
+from tests.conftest import TimedASGITransport, make_settings
+from tests.stack import private_servers
 
 ITEMS = [
     {"id": "de", "kind": "book", "title": "德語 B1 文法總複習", "description": "格位與從屬子句"},
@@ -29,12 +27,8 @@ async def test_a_new_model_rebuilds_the_index(
     auth: object,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    postgres = EmbeddedPostgres(tmp_path / "pg")
-    valkey = EmbeddedValkey(tmp_path / "valkey", free_port())
-    database_url, redis_url = postgres.start(), valkey.start()
-    try:
-        await asyncio.to_thread(upgrade, database_url)
-        settings = make_settings(tmp_path / "data", database_url, redis_url)
+    with private_servers(tmp_path) as servers:
+        settings = make_settings(tmp_path / "data", servers.database_url, servers.redis_url)
         headers = auth("read", "write")  # type: ignore[operator]
 
         first = create_app(settings, embedder=embedder)
@@ -73,6 +67,3 @@ async def test_a_new_model_rebuilds_the_index(
                 assert page["degraded"] is False
         rebuilt = [r.getMessage() for r in caplog.records if "rebuilding it" in r.getMessage()]
         assert any("multilingual-e5-small" in m and MINILM in m for m in rebuilt), rebuilt
-    finally:
-        valkey.stop()
-        postgres.stop()

@@ -27,7 +27,7 @@ TEXTS = [
 
 def demo_texts() -> list[str]:
     catalog = json.loads(
-        (Path(__file__).parents[1] / "ai_backend/demo/catalog.json").read_text(encoding="utf-8")
+        (Path(__file__).parents[2] / "ai_backend/demo/catalog.json").read_text(encoding="utf-8")
     )
     return [f"{i['title']}\n{i['description']}" for i in catalog["items"][:60]]
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.eventually import eventually
+from tests.stack import Stack
 
 Auth = Callable[..., dict[str, str]]
 
@@ -161,9 +162,9 @@ async def test_users_and_practices(client: httpx.AsyncClient, auth: Auth, unique
     assert response.json()["error"]["message"].startswith("owner_id:")
 
 
-async def test_reindex_rebuilds_from_postgres(
-    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
-) -> None:
+async def test_reindex_rebuilds_from_postgres(stack: Stack, auth: Auth, unique: str) -> None:
+    # Its own servers and index: emptying the shared index would disturb tests running alongside.
+    client, app = stack.client, stack.app
     await client.put(
         f"/v1/items/r-{unique}", json=item(f"Marquetry {unique}"), headers=auth("write")
     )
@@ -259,10 +260,10 @@ async def test_non_json_and_oversize_bodies(client: httpx.AsyncClient, auth: Aut
 
 
 async def test_an_emptied_index_is_refilled_at_start_up(
-    client: httpx.AsyncClient, auth: Auth, app: FastAPI, unique: str
+    stack: Stack, auth: Auth, unique: str
 ) -> None:
+    client, resources = stack.client, stack.app.state.resources  # its own index, emptied below
     await client.put(f"/v1/items/s-{unique}", json=item(f"Felting {unique}"), headers=auth("write"))
-    resources = app.state.resources
     await resources.index.clear()
     refilled = await resources.indexer.resync_if_empty()
     assert refilled >= 1
