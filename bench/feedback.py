@@ -83,7 +83,7 @@ def practice_data(n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def raw_prompt(prompt: Prompt) -> dict[str, Any]:
     """A prompt as bench.raw_llm takes it: the messages and the schema a worker would send."""
-    return {"messages": prompt.messages, "schema": answer_schema(prompt.kind, prompt.locale)}
+    return {"messages": prompt.messages, "schema": answer_schema(prompt)}
 
 
 def prompt_from_bodies(

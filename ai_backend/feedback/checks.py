@@ -17,6 +17,8 @@ shown (`prompts.Prompt.data`), so "grounded" means grounded in exactly what the 
   number, a length of plan, a gap or a number of check-ins that is 7, or a note's "7 天").
 - `grounding`: the answer names something the member did: a word of the practice, its action,
   a tag or a note.
+- `echo`: it does not say the prompt's instructions back (心情與標籤的變化與累積) in words the
+  member data does not hold (`echo.py`).
 - `streak`: no streaks, consecutive days, rankings or leaderboards (DaoDao removed them).
 - `tone`: no blame or pity (可惜, 中斷, lazy, a pity …), no help-desk offers ("feel free
   to ask", 有任何問題…, 我們可以一起…), and no lecture (一定要, 別忘了, "you should",
@@ -40,6 +42,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ai_backend.domain import FeedbackKind
+from ai_backend.feedback.echo import echoes
 from ai_backend.feedback.grounds import (
     HAN,
     LATIN_WORD,
@@ -87,6 +90,7 @@ CHECKS = (
     "script",
     "numbers",
     "grounding",
+    "echo",
     "streak",
     "tone",
     "voice",
@@ -296,6 +300,8 @@ def failed_checks(
         failed.add("numbers")
     if not names_something(both, grounds):
         failed.add("grounding")
+    if echoes(both, locale, grounds.runs):
+        failed.add("echo")
     if STREAK.search(both):
         failed.add("streak")
     if BLAME.search(both):

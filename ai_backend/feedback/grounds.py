@@ -78,6 +78,7 @@ class Grounds:
     characters: frozenset[str]  # the Han characters of the member data
     # What a count of days ("第 3 天", "5 days") or of times ("打卡 4 次", "twice") may be.
     counts: dict[str, frozenset[float]]
+    runs: frozenset[str] = frozenset()  # the data's runs of words (`runs`): it may be quoted
 
 
 def _leaves(value: Any) -> Iterator[Any]:
@@ -249,7 +250,26 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
         quoted=frozenset(b for s in strings for b in bigrams(s)),
         characters=frozenset(c for s in strings for c in HAN.findall(s)),
         counts=_counts_in_data(data, strings, extra_numbers),
+        runs=frozenset(r for s in strings for r in runs(s)),
     )
+
+
+# Runs this long are wording, not chance: the shortest phrase an answer is told to use (這七天你)
+# is four characters, and "These seven days, you" four words.
+HAN_RUN, WORD_RUN = 6, 5
+HAN_STRETCH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+WORD = re.compile(r"[a-z0-9][a-z0-9'\u2019-]*")
+
+
+def runs(text: str) -> Iterator[str]:
+    """Every run of six Chinese characters within a stretch of them, and every run of five
+    English words, of `text`: what `echo` compares."""
+    for stretch in HAN_STRETCH.findall(text):
+        for i in range(len(stretch) - HAN_RUN + 1):
+            yield stretch[i : i + HAN_RUN]
+    words = WORD.findall(text.lower())
+    for i in range(len(words) - WORD_RUN + 1):
+        yield " ".join(words[i : i + WORD_RUN])
 
 
 def names_something(text: str, grounds: Grounds) -> bool:

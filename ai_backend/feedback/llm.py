@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,17 +46,31 @@ class FeedbackOutput(BaseModel):
 
 
 def output_schema(
-    message_chars: int = 700, next_step_chars: int = 240, *, message_min: int = 1
+    message_chars: int = 700,
+    next_step_chars: int = 240,
+    *,
+    message_min: int = 1,
+    numbers: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """The JSON schema the answer is constrained to; the upper bounds are where a longer answer
     would be cut off, the lower one where a message says too little (the checks judge the
-    length that counts)."""
+    length that counts).
+
+    With `numbers`, a pattern holds every digit the answer writes to those numbers, and the
+    next step to no question mark: llama.cpp decodes under the pattern, so the model cannot
+    invent "15 分鐘" or end its step on "…看看效果如何？" in the first place (the checks still
+    read numbers in words, and an OpenAI-compatible server that ignores patterns)."""
+    message: dict[str, Any] = {"type": "string", "minLength": message_min}
+    step: dict[str, Any] = {"type": "string"}
+    message["maxLength"], step["maxLength"] = message_chars, next_step_chars
+    if numbers is not None:
+        # Longest first, so that a regex engine tries 10 before 1.
+        written = "".join(f"|{n}" for n in sorted({str(n) for n in numbers}, key=len, reverse=True))
+        message["pattern"] = f'^([^0-9"\\\\]{written}){{{message_min},{message_chars}}}$'
+        step["pattern"] = f'^([^0-9?\uff1f"\\\\]{written}){{0,{next_step_chars}}}$'
     return {
         "type": "object",
-        "properties": {
-            "message": {"type": "string", "minLength": message_min, "maxLength": message_chars},
-            "next_step": {"type": "string", "maxLength": next_step_chars},
-        },
+        "properties": {"message": message, "next_step": step},
         "required": ["message", "next_step"],
     }
 

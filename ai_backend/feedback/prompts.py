@@ -97,6 +97,9 @@ class Prompt:
     data: dict[str, Any]
     # Numbers the task itself names (the seven days of a weekly summary).
     task_numbers: tuple[int, ...] = ()
+    # The whole numbers the answer may write: the prompt lists them, the output grammar allows
+    # no other digits.
+    writable: tuple[int, ...] = ()
 
 
 @cache
@@ -106,6 +109,15 @@ def _templates() -> dict[str, Any]:
         locale: (PROMPTS / f"system.{locale}.txt").read_text(encoding="utf-8") for locale in LOCALES
     }
     return tasks
+
+
+def instruction_texts(locale: Locale) -> list[str]:
+    """Every instruction a prompt in `locale` may carry: the system prompt and each line of
+    `tasks.json`. An answer that says them back has nothing of its own to say (`echo`)."""
+    tasks = _templates()
+    lines = [tasks["system"][locale], tasks["reminder"][locale], tasks["gap"][locale]]
+    lines += [tasks["numbers"][locale], *tasks["task"][locale].values()]
+    return lines + list(tasks["length"][locale].values())
 
 
 def prompt_version() -> str:
@@ -314,13 +326,14 @@ def build_prompt(
     numbers = (WEEK_DAYS,) if kind == "weekly_summary" else ()
     # Told outright which numbers it may write, the model invented fewer (1 rejected answer
     # of 48 against 3 of 51, the bench's prompts, 2026-12-04).
-    allowed = ("、" if locale == "zh-TW" else ", ").join(map(str, writable_numbers(data, numbers)))
+    writable = tuple(writable_numbers(data, numbers))
+    allowed = ("、" if locale == "zh-TW" else ", ").join(map(str, writable))
     lines.append(templates["numbers"][locale].replace("{numbers}", allowed))
     messages = [
         {"role": "system", "content": system},
         {"role": "user", "content": "\n".join(lines)},
     ]
-    return Prompt(kind, locale, messages, data, numbers)
+    return Prompt(kind, locale, messages, data, numbers, writable)
 
 
 def writable_numbers(data: dict[str, Any], extra: tuple[int, ...]) -> list[int]:

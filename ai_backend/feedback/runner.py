@@ -32,7 +32,6 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Checkin, FeedbackJob, Practice
-from ai_backend.domain import FeedbackKind
 from ai_backend.feedback.checks import (
     CHECKS,
     GRAMMAR_CHARS,
@@ -108,15 +107,18 @@ class Written:
         return [name for name in CHECKS if name in failed]
 
 
-def answer_schema(kind: FeedbackKind, locale: str) -> dict[str, Any]:
-    """The output grammar of an answer of `kind`: its message cannot stop before three quarters
-    of the kind's lower bound (the model wrote 你今天學到了什麼？ and nothing else; the next step
-    makes up the rest), nor either part run on far past the upper one."""
-    caps = GRAMMAR_CHARS[locale]
-    low = LENGTH[locale][kind][0] * 3 // 4
+def answer_schema(prompt: Prompt) -> dict[str, Any]:
+    """The output grammar of an answer to `prompt`: its message cannot stop before three
+    quarters of the kind's lower bound (the model wrote 你今天學到了什麼？ and nothing else; the
+    next step makes up the rest), nor either part run on far past the upper one; its digits
+    write only the numbers the prompt lists, and its next step asks no question."""
+    caps = GRAMMAR_CHARS[prompt.locale]
+    low = LENGTH[prompt.locale][prompt.kind][0] * 3 // 4
     # The bound counts 字 for zh-TW and words for en, the grammar characters (about 5 a word).
-    message_min = low if locale == "zh-TW" else low * 5
-    return output_schema(caps["message"], caps["next_step"], message_min=message_min)
+    message_min = low if prompt.locale == "zh-TW" else low * 5
+    return output_schema(
+        caps["message"], caps["next_step"], message_min=message_min, numbers=prompt.writable
+    )
 
 
 async def write_answer(
@@ -124,7 +126,7 @@ async def write_answer(
 ) -> Written:
     """Generate until an answer passes every check, at most `generations` times; then the
     template. Transient and other LLM errors propagate: the job's retry policy handles them."""
-    schema = answer_schema(prompt.kind, prompt.locale)
+    schema = answer_schema(prompt)
     facts = prompt_grounds(prompt)
     rejected: list[list[str]] = []
     model, prompt_tokens, completion_tokens = None, 0, 0

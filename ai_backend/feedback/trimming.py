@@ -26,6 +26,7 @@ from ai_backend.feedback.checks import (
     similar,
     speaks_as_member,
 )
+from ai_backend.feedback.echo import echoes
 from ai_backend.feedback.grounds import Grounds, invents_numbers
 from ai_backend.feedback.prompts import Locale
 from ai_backend.feedback.script import wrong_script
@@ -44,6 +45,7 @@ TRIMMABLE = frozenset(
         "unfinished",
         "script",
         "numbers",
+        "echo",
         "streak",
         "tone",
         "voice",
@@ -70,6 +72,14 @@ def _unfounded(text: str, locale: Locale, grounds: Grounds) -> bool:
     return invents_numbers(text, grounds) or wrong_script(text, locale, grounds)
 
 
+def _unsound_clause(text: str, locale: Locale, grounds: Grounds | None) -> bool:
+    """Whether a clause of a next step must go: it lectures, blames or counts a streak, or
+    states what the data does not hold."""
+    if BLAME.search(text) or STREAK.search(text):
+        return True
+    return grounds is not None and _unfounded(text, locale, grounds)
+
+
 def _sentence_fault(
     sentence: str, locale: Locale, grounds: Grounds, seen: set[str], step: str
 ) -> bool:
@@ -80,6 +90,7 @@ def _sentence_fault(
     return bool(
         _unfounded(sentence, locale, grounds)
         or STREAK.search(sentence)
+        or echoes(sentence, locale, grounds.runs)
         or BLAME.search(sentence)
         or THIRD_PERSON.search(sentence)
         # A note quoted as the model's own words: "明天我想試試看…".
@@ -94,8 +105,10 @@ def repair_step(
 ) -> str | None:
     """A next step as one sentence within its bound: the first of several, or one that runs on
     (or was `cut_off` by the output grammar) taken back to its last whole clause and closed.
-    With `grounds`, it stops before the first clause stating a number the data does not hold
-    ("明天繼續聽力練習，爭取做到 1000 分。" keeps 明天繼續聽力練習). A step that ends on a
+    It stops before the first clause that lectures or blames ("…techniques, and remember to
+    take breaks too!" keeps the techniques) and, with `grounds`, before the first clause stating
+    a number the data does not hold ("明天繼續聽力練習，爭取做到 1000 分。" keeps
+    明天繼續聽力練習). A step that ends on a
     question loses the clause that asks it ("明天繼續背單字，看看效果如何？" keeps 明天繼續背單字).
     None when too little would be left to be a step ("下週你打算再做什麼？")."""
     if not step or not step.strip():
@@ -105,14 +118,14 @@ def repair_step(
     whole = not cut_off or len(parts) > 1  # the first sentence ended before the cut
     asked = asks(first)
     limit = NEXT_STEP_MAX[locale]
-    sound = grounds is None or not _unfounded(first, locale, grounds)
+    sound = not _unsound_clause(first, locale, grounds)
     if whole and sound and not asked and measure(first, locale) <= limit:
         return first
     clauses = [c for c in CLAUSE.split(first) if c.strip()]
     if not whole or asked:
         clauses = clauses[:-1]  # the clause the model was cut off in, or the one that asks
-    if grounds is not None:  # up to the first unfounded clause: what follows leans on it
-        clauses = list(takewhile(lambda c: not _unfounded(c, locale, grounds), clauses))
+    # Up to the first unsound clause: what follows leans on it.
+    clauses = list(takewhile(lambda c: not _unsound_clause(c, locale, grounds), clauses))
     while clauses and measure("".join(clauses), locale) > limit:
         clauses.pop()
     kept = "".join(clauses).strip().rstrip("，、；,;").strip()

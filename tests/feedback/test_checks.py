@@ -261,6 +261,21 @@ def test_a_next_step_stops_before_a_clause_that_invents_a_number() -> None:
     assert trimmed(Answer(GOOD_ZH.message, "每天讀 15 頁並寫下一個想法。")) is None
 
 
+def test_a_next_step_stops_before_a_clause_that_lectures() -> None:
+    # Qwen2.5-Coder-1.5B on a sketching practice: "…, and remember to take breaks too!"
+    step = "Sketch the same window view with the new brush, and remember to take breaks too!"
+    answer = Answer(GOOD_EN.message, step)
+    assert check(answer, "checkin_encouragement", "en", SKETCHING) == ["tone"]
+    kept = trim(
+        answer,
+        ["tone"],
+        kind="checkin_encouragement",
+        locale="en",
+        grounds=prompt_grounds(built("checkin_encouragement", "en", SKETCHING)),
+    )
+    assert kept == Answer(GOOD_EN.message, "Sketch the same window view with the new brush.")
+
+
 def test_a_quotation_left_open_is_unfinished_and_trimmed_back_to_before_it() -> None:
     opened = "你也寫下了心得：「今天讀到第三章，想到島島的讀書會。後來又翻回第一章"
     answer = Answer(GOOD_ZH.message + opened, GOOD_ZH.next_step)

@@ -5,6 +5,7 @@ answers in the language asked, within the answer grammar."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from ai_backend.feedback.local_models import (
     qwen_parts,
     sha256_of,
 )
+from ai_backend.feedback.prompts import Prompt
 from ai_backend.feedback.runner import answer_schema
 
 
@@ -100,7 +102,7 @@ async def test_the_answer_grammar_keeps_a_message_from_stopping_short(cache: Pat
         {"role": "system", "content": "只用 JSON 回覆：message 只寫四個字，next_step 寫一句話。"},
         {"role": "user", "content": "鼓勵一位今天練了吉他的學習者。"},
     ]
-    held = answer_schema("checkin_encouragement", "zh-TW")
+    held = answer_schema(Prompt("checkin_encouragement", "zh-TW", ask, {}))
     least = held["properties"]["message"]["minLength"]
     try:
         free = await provider.complete(ask, schema=output_schema(180, 60))
@@ -116,3 +118,28 @@ async def test_the_answer_grammar_keeps_a_message_from_stopping_short(cache: Pat
     said = bounded.output.message
     assert len(HAN.findall(said)) >= least * 2 // 3, said
     assert "吉他" in said or "練" in said, said
+
+
+async def test_the_answer_grammar_writes_no_number_but_those_listed(cache: Path) -> None:
+    # Told outright to write numbers the data does not hold, and to end its step on a question,
+    # the model cannot: its digits are held to the listed numbers, its step to no question mark.
+    provider = LocalProvider(model_path("qwen2.5-coder-1.5b", cache), threads=2, temperature=0)
+    ask = [
+        {"role": "system", "content": "只用 JSON 回覆：message 和 next_step。"},
+        {
+            "role": "user",
+            "content": "他今天慢跑 30 分鐘。message 寫「你今天跑了 45 分鐘，下週挑戰 60 分鐘」，"
+            "next_step 寫「明天要不要跑 50 分鐘？」",
+        },
+    ]
+    prompt = Prompt("checkin_encouragement", "zh-TW", ask, {}, writable=(30,))
+    try:
+        free = await provider.complete(ask, schema=output_schema(180, 60))
+        held = await provider.complete(ask, schema=answer_schema(prompt))
+    finally:
+        await provider.close()
+    loose = f"{free.output.message} {free.output.next_step}"
+    assert {"45", "60", "50"} & set(re.findall(r"\d+", loose)), loose  # what it writes unheld
+    message, step = held.output.message, held.output.next_step or ""
+    assert set(re.findall(r"\d+", f"{message} {step}")) <= {"30"}, (message, step)
+    assert not {"?", "？"} & set(step), step
