@@ -47,3 +47,7 @@ def profile_text(user: Any) -> str:
         user.bio,
     ]
     return "\n".join(p for p in parts if p).strip()
+
+
+# What an upsert did to one record.
+WriteStatus = Literal["created", "updated", "unchanged", "failed"]

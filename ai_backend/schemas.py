@@ -8,11 +8,11 @@ with a 422 naming the field, before anything is written.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from ai_backend.domain import ID_PATTERN
+from ai_backend.domain import ID_PATTERN, WriteStatus
 
 # An id the main backend gives (a member, an item, a practice), in a path or a body.
 EntityId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -23,7 +23,6 @@ Language = Annotated[
 # A tag of an item, a practice or a check-in, and the list of them.
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Tags = Annotated[list[Tag], Field(max_length=50)]
-WriteStatus = Literal["created", "updated", "unchanged", "failed"]
 
 # NUL, and halves of surrogate pairs on their own.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")

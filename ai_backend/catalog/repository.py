@@ -8,38 +8,15 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_backend.catalog.indexing import fingerprint
 from ai_backend.catalog.schemas import ItemWrite
 from ai_backend.db.models import Checkin, Item, Practice, User
-from ai_backend.schemas import WriteStatus
+from ai_backend.db.rows import known_ids, status_of, upsert_rows
+from ai_backend.domain import WriteStatus
 
 ITEM_FIELDS = tuple(ItemWrite.model_fields)
-
-
-def status_of(existing: Any, row: dict[str, Any], fields: Sequence[str]) -> WriteStatus:
-    """What writing `row` over `existing` (None: no row yet) does to it."""
-    if existing is None:
-        return "created"
-    same = all(getattr(existing, f) == row[f] for f in fields)
-    return "unchanged" if same else "updated"
-
-
-async def known_users(session: AsyncSession, ids: set[str]) -> set[str]:
-    if not ids:
-        return set()
-    return set((await session.scalars(select(User.id).where(User.id.in_(ids)))).all())
-
-
-async def upsert_rows(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    statement = insert(model).values(rows)
-    columns: dict[str, Any] = {c: statement.excluded[c] for c in rows[0] if c != "id"}
-    columns["updated_at"] = func.now()
-    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns))
 
 
 class _Row:
@@ -47,6 +24,10 @@ class _Row:
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.__dict__.update(data)
+
+
+async def known_users(session: AsyncSession, ids: set[str]) -> set[str]:
+    return await known_ids(session, User, ids)
 
 
 async def write_item_rows(

@@ -22,8 +22,9 @@ from ai_backend.domain import (
     ItemLevel,
     PracticeStatus,
     Visibility,
+    WriteStatus,
 )
-from ai_backend.schemas import EntityId, Language, RequestBody, Tags, WriteResult, WriteStatus
+from ai_backend.schemas import EntityId, Language, RequestBody, Tags, WriteResult
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 

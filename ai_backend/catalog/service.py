@@ -19,11 +19,12 @@ from ai_backend.catalog.schemas import (
     UserWrite,
 )
 from ai_backend.db.models import Item, Practice, User
+from ai_backend.db.rows import status_of, upsert_rows
 from ai_backend.db.uow import UnitOfWork
-from ai_backend.domain import practice_item_id
+from ai_backend.domain import WriteStatus, practice_item_id
 from ai_backend.errors import NotFound, UnknownOwner, UnknownUser
 from ai_backend.events import Events, ProfilesChanged, UserErased
-from ai_backend.schemas import WriteResult, WriteStatus
+from ai_backend.schemas import WriteResult
 
 # What PracticeRead takes straight from a practice row; the rest is the check-in tally.
 PRACTICE_COLUMNS = tuple(set(PracticeRead.model_fields) - {"checkins", "last_checkin"})
@@ -119,9 +120,9 @@ class CatalogService:
     async def write_user(self, uow: UnitOfWork, user_id: str, user: UserWrite) -> WriteResult:
         row = {**user.model_dump(mode="json"), "id": user_id}
         existing = await uow.session.get(User, user_id)
-        status = rows.status_of(existing, row, list(UserWrite.model_fields))
+        status = status_of(existing, row, list(UserWrite.model_fields))
         if status != "unchanged":
-            await rows.upsert_rows(uow.session, User, [row])
+            await upsert_rows(uow.session, User, [row])
             uow.after_commit(lambda: self.people.sync([user_id]))
             self._profiles_changed(uow, [user_id])
         return WriteResult(id=user_id, status=status)
@@ -177,10 +178,10 @@ class CatalogService:
                 f"owner_id: '{practice.owner_id}' is not a known user; upsert the user first"
             )
         existing = await uow.session.get(Practice, practice_id)
-        status = rows.status_of(existing, row, list(PracticeWrite.model_fields))
+        status = status_of(existing, row, list(PracticeWrite.model_fields))
         item_id = practice_item_id(practice_id)
         if status != "unchanged":
-            await rows.upsert_rows(uow.session, Practice, [row])
+            await upsert_rows(uow.session, Practice, [row])
             # A public practice is searchable as an item of its own; privacy follows along.
             item = ItemWrite(
                 kind="practice",

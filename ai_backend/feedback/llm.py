@@ -60,9 +60,12 @@ def output_schema(
     next step to no question mark: llama.cpp decodes under the pattern, so the model cannot
     invent "15 分鐘" or end its step on "…看看效果如何？" in the first place (the checks still
     read numbers in words, and an OpenAI-compatible server that ignores patterns)."""
-    message: dict[str, Any] = {"type": "string", "minLength": message_min}
-    step: dict[str, Any] = {"type": "string"}
-    message["maxLength"], step["maxLength"] = message_chars, next_step_chars
+    message: dict[str, Any] = {
+        "type": "string",
+        "minLength": message_min,
+        "maxLength": message_chars,
+    }
+    step: dict[str, Any] = {"type": "string", "maxLength": next_step_chars}
     if numbers is not None:
         # Longest first, so that a regex engine tries 10 before 1.
         written = "".join(f"|{n}" for n in sorted({str(n) for n in numbers}, key=len, reverse=True))

@@ -6,20 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ai_backend.db.models import Checkin, Item, Practice, User
 from ai_backend.db.models import Event as EventRow
+from ai_backend.db.models import Item, Practice
 from ai_backend.history.actions import Action, History, actions_query
-
-
-async def known(session: AsyncSession, model: type[User] | type[Item], ids: set[str]) -> set[str]:
-    """Which of `ids` are rows of `model`."""
-    if not ids:
-        return set()
-    return set((await session.scalars(select(model.id).where(model.id.in_(ids)))).all())
 
 
 async def insert_events(session: AsyncSession, events: Iterable[dict[str, Any]]) -> list[str]:
@@ -31,13 +24,6 @@ async def insert_events(session: AsyncSession, events: Iterable[dict[str, Any]])
         .returning(EventRow.user_id)
     )
     return list((await session.scalars(statement)).all())
-
-
-async def upsert_checkin(session: AsyncSession, row: dict[str, Any]) -> None:
-    statement = insert(Checkin).values(row)
-    columns: dict[str, Any] = {c: statement.excluded[c] for c in row if c != "id"}
-    columns["updated_at"] = func.now()
-    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns))
 
 
 async def history(session: AsyncSession, user_id: str, *, limit: int = 2000) -> History:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ai_backend.db.models import Checkin, Item, Practice, User
+from ai_backend.db.rows import known_ids, status_of, upsert_rows
 from ai_backend.db.uow import UnitOfWork
 from ai_backend.errors import Conflict, Invalid, NotFound, UnknownOwner
 from ai_backend.events import Events, ProfilesChanged
@@ -48,9 +49,9 @@ class HistoryService:
         users = {e.user_id for e in first.values()}
         items = {e.item_id for e in first.values()}
         problems = []
-        if missing := users - await rows.known(uow.session, User, users):
+        if missing := users - await known_ids(uow.session, User, users):
             problems.append(_listing("unknown user_id", list(missing)))
-        if missing := items - await rows.known(uow.session, Item, items):
+        if missing := items - await known_ids(uow.session, Item, items):
             problems.append(_listing("unknown item_id", list(missing)))
         if problems:
             raise UnknownReference(
@@ -80,20 +81,15 @@ class HistoryService:
         session = uow.session
         if await session.get(Practice, practice_id) is None:
             raise NotFound(f"no practice with id '{practice_id}'; upsert it first")
-        if not await rows.known(session, User, {checkin.user_id}):
+        if not await known_ids(session, User, {checkin.user_id}):
             raise UnknownOwner(
                 f"user_id: '{checkin.user_id}' is not a known user; upsert the user first"
             )
         existing = await session.get(Checkin, checkin.id)
         if existing is not None and existing.practice_id != practice_id:
             raise Conflict(f"check-in '{checkin.id}' belongs to practice '{existing.practice_id}'")
-        if existing is None:
-            status = "created"
-        elif all(getattr(existing, k) == v for k, v in row.items()):
-            status = "unchanged"
-        else:
-            status = "updated"
+        status = status_of(existing, row, [k for k in row if k != "id"])
         if status != "unchanged":
-            await rows.upsert_checkin(session, row)
+            await upsert_rows(session, Checkin, [row])
             self._changed(uow, [checkin.user_id])
         return WriteResult(id=checkin.id, status=status)
