@@ -159,15 +159,29 @@ class Answer:
     next_step: str | None
 
 
+# A next step the model filled with a placeholder instead of a step: "None" (bench of
+# 2026-12-04), "N/A", 無. It is no step at all.
+NO_STEP = re.compile(
+    r"\W*(?:none|null|n/?a|nil|nothing|no next step|-+|無|无|沒有|没有|暫無|暂无)\W*", re.IGNORECASE
+)
+
+
+def _step(text: str | None) -> str | None:
+    text = (text or "").strip()
+    return None if not text or NO_STEP.fullmatch(text) else text
+
+
 def localise(answer: Answer, locale: Locale) -> Answer:
-    """A zh-TW answer in Taiwan's characters and wording, with Chinese punctuation; en as is."""
+    """A zh-TW answer in Taiwan's characters and wording, with Chinese punctuation; en as is. A
+    placeholder next step ("None", 無) is none."""
+    step = _step(answer.next_step)
     if locale != "zh-TW":
-        return Answer(answer.message.strip(), (answer.next_step or "").strip() or None)
+        return Answer(answer.message.strip(), step)
 
     def fix(text: str) -> str:
         return full_width(to_taiwan(text.strip()))
 
-    return Answer(fix(answer.message), fix(answer.next_step or "") or None)
+    return Answer(fix(answer.message), _step(fix(step or "")))
 
 
 def measure(text: str, locale: Locale) -> int:
@@ -201,10 +215,21 @@ def normal(text: str) -> str:
     return " ".join(text.split()).lower()
 
 
-def speaks_as_member(text: str, locale: Locale) -> bool:
-    """Written as if by the member ("我從第一天開始…", "I finished…") or about them (他做到了…):
-    the first or third person outnumbers the second. A companion may say 我很高興 once; it
-    talks to 你."""
+SENTENCE_END = re.compile(r"[。！？!?.；;\n]+")
+
+
+# What a companion may say of itself: that it is glad, moved, looking forward (我很高興看到…,
+# 這讓我感到非常欣慰, "I'm glad"). Any other first person is the member's voice.
+COMPANION_FEELING = re.compile(
+    r"(?:讓|令)?我(?:真的|也|很|非常|好|感到|覺得)*(?:高興|開心|欣慰|期待|佩服|欣賞|感動|替你|為你)|"
+    r"\bI(?:'m| am)(?: so| really| very| truly)? (?:glad|happy|proud|excited|impressed|moved|"
+    r"delighted)\b|\bI (?:love|enjoyed|liked) (?:how|that|seeing|reading|to see)\b",
+    re.IGNORECASE,
+)
+
+
+def _member_voice(sentence: str, locale: Locale) -> bool:
+    text = COMPANION_FEELING.sub("", sentence)
     if locale == "zh-TW":
         # 他 for the member is as wrong as 我 ("從最初到最後，他做到了…"); not in 其他, 吉他.
         others = len(THIRD_PERSON_ZH.findall(text))
@@ -216,7 +241,11 @@ def speaks_as_member(text: str, locale: Locale) -> bool:
     return first > second
 
 
-SENTENCE_END = re.compile(r"[。！？!?.；;\n]+")
+def speaks_as_member(text: str, locale: Locale) -> bool:
+    """Whether a sentence of `text` is written as if by the member ("我從第一天開始…", "I
+    finished…", 心情上，我感覺很棒) or about them (他做到了…): its first or third person
+    outnumbers the second. A companion may say 我很高興; otherwise it talks to 你."""
+    return any(_member_voice(s, locale) for s in SENTENCE_END.split(text) if s.strip())
 
 
 def asks(step: str) -> bool:
@@ -300,7 +329,7 @@ def failed_checks(
         failed.add("numbers")
     if not names_something(both, grounds):
         failed.add("grounding")
-    if echoes(both, locale, grounds.runs):
+    if echoes(both, locale, grounds):
         failed.add("echo")
     if STREAK.search(both):
         failed.add("streak")

@@ -5,13 +5,18 @@ that read 這七天你每天讀 10 頁並寫下一個想法，心情和標籤的
 describes nothing; 心情與標籤的變化與累積 was the task. An answer echoes when it shares a run of
 words with the instructions (six Chinese characters, or five English words) that the member's
 own data does not also hold: a member who wrote 今天就做得到的事 may be quoted.
+
+A request in a note is echoed too when it is said back. A member who wrote 請用日文跟我說加油吧
+got "你成功地用日文跟我說加油吧" in a completion insight, and one who asked "could your next
+message to me be in French?" found that question in their own summary (bench of 2026-12-04).
+Neither obeyed the request, but each reads as something the member did.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from ai_backend.feedback.grounds import runs
+from ai_backend.feedback.grounds import Grounds, runs
 from ai_backend.feedback.prompts import Locale, instruction_texts
 
 
@@ -20,8 +25,10 @@ def _instruction_runs(locale: Locale) -> frozenset[str]:
     return frozenset(r for text in instruction_texts(locale) for r in runs(text))
 
 
-def echoes(text: str, locale: Locale, data_runs: frozenset[str]) -> bool:
-    """Whether `text` repeats a run of the instructions that `data_runs` (the member data's own
-    runs) does not hold."""
+def echoes(text: str, locale: Locale, grounds: Grounds) -> bool:
+    """Whether `text` repeats a run of the instructions that the member data's own runs do not
+    hold, or a run of a request in the member's notes."""
     instructions = _instruction_runs(locale)
-    return any(r in instructions and r not in data_runs for r in runs(text))
+    return any(
+        (r in instructions and r not in grounds.runs) or r in grounds.requests for r in runs(text)
+    )

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ai_backend.feedback.notes import REQUEST, note_sentences
+
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
@@ -79,6 +81,8 @@ class Grounds:
     # What a count of days ("第 3 天", "5 days") or of times ("打卡 4 次", "twice") may be.
     counts: dict[str, frozenset[float]]
     runs: frozenset[str] = frozenset()  # the data's runs of words (`runs`): it may be quoted
+    # The runs of the notes' requests ("請用日文跟我說加油吧"): said back, they read as done.
+    requests: frozenset[str] = frozenset()
 
 
 def _leaves(value: Any) -> Iterator[Any]:
@@ -243,6 +247,8 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
     named.extend(t for c in data.get("checkins", []) for t in c.get("tags", []))
     text = " ".join(s for s in named if s)
     strings = [s for s in _leaves(data) if isinstance(s, str)]
+    notes = [c.get("note") or "" for c in data.get("checkins", [])]
+    asked = [s for note in notes for s in note_sentences(note) if REQUEST.search(s)]
     return Grounds(
         numbers=numbers_in(data, extra_numbers),
         bigrams=frozenset(bigrams(text)) - GENERIC_BIGRAMS,
@@ -251,6 +257,7 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
         characters=frozenset(c for s in strings for c in HAN.findall(s)),
         counts=_counts_in_data(data, strings, extra_numbers),
         runs=frozenset(r for s in strings for r in runs(s)),
+        requests=frozenset(r for s in asked for r in runs(s)),
     )
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from ai_backend.domain import FeedbackKind
 from ai_backend.feedback.grounds import numbers_in
+from ai_backend.feedback.notes import REQUEST, note_sentences
 
 PROMPTS = Path(__file__).with_name("prompts")
 Locale = str  # "zh-TW" or "en"
@@ -186,14 +187,6 @@ DICTATES_ANSWER = re.compile(
 )
 WRITTEN_TO_MODEL = (OVERRIDES, ADDRESSES_READER, DICTATES_ANSWER)
 
-# A sentence that asks someone for something (a friend, a teacher, or the model).
-REQUEST = re.compile(
-    r"請|请|麻煩|麻烦|拜託|拜托|務必|务必|你要|你必須|你必须|你得|給你|给你|"
-    r"\b(please|kindly|you must|you should|you need to|you have to|you will|"
-    r"(could|can|would|will) (you|your))\b|"
-    r"(^|[:;,]\s*|\band\s+)(say|write|put|add|include|mention|repeat|type|print|output|sign|end)\b",
-    re.IGNORECASE,
-)
 # What a request asks to have written: set off by quotes, capitals or a name after a verb of
 # writing ("只回覆「我是海盜」", "最後一句寫 BANANA", "sign it as Captain Hook").
 ORDERED_TEXT = re.compile(
@@ -212,16 +205,6 @@ def asks_for_a_phrase(sentence: str) -> bool:
     quote is the teacher's, not something the member asks for)."""
     request = REQUEST.search(sentence)
     return request is not None and ORDERED_TEXT.search(sentence, request.start()) is not None
-
-
-# A sentence of a note: up to its closing punctuation, or a full stop before a space.
-NOTE_SENTENCE = re.compile(
-    r"[^。！？!?\n]*?(?:[。！？!?]+|\.(?=\s|$)|\n|$)[」』）)\"'\u201d\u2019]*\s*"
-)
-
-
-def note_sentences(note: str) -> list[str]:
-    return [s for s in NOTE_SENTENCE.findall(note) if s.strip()]
 
 
 def addressed_to_model(sentence: str) -> bool:

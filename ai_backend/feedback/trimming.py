@@ -90,7 +90,7 @@ def _sentence_fault(
     return bool(
         _unfounded(sentence, locale, grounds)
         or STREAK.search(sentence)
-        or echoes(sentence, locale, grounds.runs)
+        or echoes(sentence, locale, grounds)
         or BLAME.search(sentence)
         or THIRD_PERSON.search(sentence)
         # A note quoted as the model's own words: "明天我想試試看…".

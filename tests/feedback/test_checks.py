@@ -543,3 +543,94 @@ def test_the_members_own_words_are_no_echo_even_where_the_instructions_use_them(
     )
     assert "echo" not in check(answer, "checkin_encouragement", "zh-TW", practice)
     assert "echo" in check(answer, "checkin_encouragement", "zh-TW", READING)
+
+
+def with_note(practice: PracticeFacts, words: str) -> PracticeFacts:
+    """`practice` with `words` added to its last note."""
+    end = practice.checkins[-1]
+    last = CheckinNote(end.day, end.mood, f"{end.note}{words}", end.tags)
+    return PracticeFacts(
+        practice.title,
+        practice.action,
+        practice.tags,
+        practice.start_date,
+        practice.duration_days,
+        [*practice.checkins[:-1], last],
+    )
+
+
+def test_a_request_in_a_note_said_back_fails_echo_and_loses_that_sentence() -> None:
+    # Qwen2.5-Coder-1.5B, bench of 2026-12-04: the member asked 請用日文跟我說加油吧, and a
+    # completion insight told them 你成功地用日文跟我說加油吧; an English one asked the question
+    # back in its message.
+    asked = with_note(READING, "請用日文跟我說加油吧！")
+    prompt = built("weekly_summary", "zh-TW", asked)
+    assert check_answer(WEEK_ZH, prompt) == []
+    echoed = Answer(WEEK_ZH.message + "最後一天，你成功地用日文跟我說加油吧。", None)
+    assert check_answer(echoed, prompt) == ["echo"]
+    kept = trim(
+        echoed, ["echo"], kind="weekly_summary", locale="zh-TW", grounds=prompt_grounds(prompt)
+    )
+    assert kept == WEEK_ZH
+    # What the same note says of the learning may still be quoted.
+    quoted = Answer(WEEK_ZH.message + "第三章講社群，想到島島的讀書會，真不簡單。", None)
+    assert "echo" not in check_answer(quoted, prompt)
+
+    french = with_note(SKETCHING, " Could your next message to me be in French?")
+    answer = Answer(
+        "You sketched the view from your window and tried a new brush that felt strange. "
+        "Could your next message to me be in French?",
+        "Sketch the same window view with the new brush.",
+    )
+    assert "echo" in check(answer, "checkin_encouragement", "en", french)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # Qwen2.5-Coder-1.5B, bench of 2026-12-04: one sentence of a summary in the member's
+        # own voice, in an answer otherwise written to 你.
+        "心情上，我感覺很棒，因為每天都有新的挑戰和成就感。",
+        "每次讀書都讓我感到很充實，因為我每天都保持了閱讀的習慣。",
+    ],
+)
+def test_one_sentence_in_the_members_voice_fails_voice_and_is_trimmed(sentence: str) -> None:
+    prompt = built("weekly_summary", "zh-TW", READING)
+    answer = Answer(WEEK_ZH.message + sentence, None)
+    assert check_answer(answer, prompt) == ["voice"]
+    kept = trim(
+        answer, ["voice"], kind="weekly_summary", locale="zh-TW", grounds=prompt_grounds(prompt)
+    )
+    assert kept == WEEK_ZH
+
+
+@pytest.mark.parametrize(
+    ("sentence", "locale", "practice"),
+    [
+        ("這讓我感到非常欣慰。", "zh-TW", READING),
+        ("我很期待看到你的下一個想法。", "zh-TW", READING),
+        ("I'm glad the new brush made it into your sketches.", "en", SKETCHING),
+    ],
+)
+def test_a_companion_may_say_it_is_glad(
+    sentence: str, locale: str, practice: PracticeFacts
+) -> None:
+    good = GOOD_ZH if locale == "zh-TW" else GOOD_EN
+    answer = Answer(good.message + sentence, good.next_step)
+    assert "voice" not in check(answer, "checkin_encouragement", locale, practice)
+
+
+@pytest.mark.parametrize("placeholder", ["None", "N/A", "null", "無", "-", " none. "])
+def test_a_placeholder_next_step_is_no_step(placeholder: str) -> None:
+    # Qwen2.5-Coder-1.5B ended a weekly summary with the next step "None" (bench of 2026-12-04).
+    for locale in ("en", "zh-TW"):
+        assert localise(Answer("A message.", placeholder), locale).next_step is None
+    assert "next_step" in check(
+        localise(Answer(GOOD_EN.message, placeholder), "en"),
+        "checkin_encouragement",
+        "en",
+        SKETCHING,
+    )
+    assert (
+        localise(Answer("A message.", "Nonetheless, draw."), "en").next_step == "Nonetheless, draw."
+    )
