@@ -100,6 +100,32 @@ def _sentence_fault(
     )
 
 
+# A sentence's closing punctuation, with the quotes and spaces after it.
+CLOSING = re.compile(r"(?:[。！？!?…]+|\.)?[」』）)\"'\u201d\u2019]*\s*$")
+
+
+def repair_sentence(sentence: str, locale: Locale, grounds: Grounds) -> str | None:
+    """A sentence of the message whose later clause states what the data does not hold, taken
+    back to the clauses before it and closed as it was ("你背下了20個單字，今天是第7天，已經完成
+    了7/30的進度。" keeps 你背下了20個單字。). None when the first clause is itself unfounded or
+    too little is left: then the whole sentence goes."""
+    end = CLOSING.search(sentence)
+    closing = end.group() if end else ""
+    body = sentence[: len(sentence) - len(closing)]
+    clauses = [c for c in CLAUSE.split(body) if c.strip()]
+    kept = list(takewhile(lambda c: not _unfounded(c, locale, grounds), clauses))
+    if not kept or len(kept) == len(clauses):
+        return None
+    text = "".join(kept).rstrip().rstrip("，、；,;").rstrip()
+    if measure(text, locale) < STEP_MIN[locale]:
+        return None
+    return (
+        text
+        + (closing.strip() or ("。" if locale == "zh-TW" else "."))
+        + (" " if closing.endswith(" ") else "")
+    )
+
+
 def repair_step(
     step: str | None, locale: Locale, *, cut_off: bool = False, grounds: Grounds | None = None
 ) -> str | None:
@@ -143,9 +169,10 @@ def trim(
     Small models write a good answer and then one sentence too many: an invented number, an
     offer of help, a sentence said again, a last one cut off or over the length, the next step
     said again in the message, a note quoted as their own words, a stray Japanese character, a
-    next step that runs on past its one sentence, adds a number or asks a question. Taking those
-    out keeps the model's own words; an answer whose fault is elsewhere (its language, a missing
-    next step, what it is about) is not trimmed but generated again."""
+    next step that runs on past its one sentence, adds a number or asks a question. A sentence
+    whose later clause adds a number keeps the clauses before it. Taking those out keeps the
+    model's own words; an answer whose fault is elsewhere (its language, a missing next step,
+    what it is about) is not trimmed but generated again."""
     if not failed or not set(failed) <= TRIMMABLE:
         return None
     step = answer.next_step
@@ -153,11 +180,14 @@ def trim(
         cut_off = len(step) >= GRAMMAR_CHARS[locale]["next_step"]
         step = repair_step(step, locale, cut_off=cut_off, grounds=grounds)
     seen: set[str] = set()
-    kept = [
-        s
-        for s in sentences(answer.message)
-        if not _sentence_fault(s, locale, grounds, seen, step or "")
-    ]
+    kept = []
+    for sentence in sentences(answer.message):
+        if _sentence_fault(sentence, locale, grounds, seen, step or ""):
+            repaired = repair_sentence(sentence, locale, grounds)
+            if repaired is None or _sentence_fault(repaired, locale, grounds, seen, step or ""):
+                continue
+            sentence = repaired
+        kept.append(sentence)
     while kept and (not finished(kept[-1]) or open_quote("".join(kept))):
         kept.pop()
     high = LENGTH[locale][kind][1] - measure(step or "", locale)

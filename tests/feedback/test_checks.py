@@ -241,6 +241,34 @@ def test_an_answer_too_long_loses_its_last_sentences_down_to_the_bound() -> None
     assert measure(kept.message, "zh-TW") <= 150
 
 
+def test_a_later_clause_that_invents_a_number_goes_and_the_sentence_before_it_stays() -> None:
+    # Qwen2.5-Coder-1.5B, bench of 2026-12-04: 今天是第7天，已經完成了7/30的進度 after a sound
+    # first clause; the member's data holds neither.
+    invented = "你讀完第一章，也讀到第三章，今天是第 9 天，已經完成了 9/21 的進度。"
+    answer = Answer(invented + GOOD_ZH.message, GOOD_ZH.next_step)
+    kept = trimmed(answer)
+    assert kept == Answer("你讀完第一章，也讀到第三章。" + GOOD_ZH.message, GOOD_ZH.next_step)
+    # A first clause that invents one takes its sentence with it.
+    first = Answer(
+        "今天是第 9 天，你讀完第一章，也讀到第三章。" + GOOD_ZH.message, GOOD_ZH.next_step
+    )
+    assert trimmed(first) == GOOD_ZH
+    english = Answer(
+        "You sketched the view from your window, on day 12 of 40, and kept going. "
+        + GOOD_EN.message,
+        GOOD_EN.next_step,
+    )
+    prompt = built("checkin_encouragement", "en", SKETCHING)
+    failed = check_answer(english, prompt)
+    assert failed == ["numbers"]
+    kept = trim(
+        english, failed, kind="checkin_encouragement", locale="en", grounds=prompt_grounds(prompt)
+    )
+    assert kept == Answer(
+        "You sketched the view from your window. " + GOOD_EN.message, GOOD_EN.next_step
+    )
+
+
 @pytest.mark.parametrize(
     "answer",
     [
