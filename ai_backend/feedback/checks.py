@@ -123,6 +123,10 @@ BLAME = re.compile(
     r"有任何問題|需要幫助|需要協助|隨時告訴我|隨時可以來找我|隨時向我|請告訴我|"
     r"我可以幫(?:助|忙)?你|我(?:會|來)幫你|I can help you|I(?:'d| would) be happy to help|"
     r"feel free to|let me know|reach out|"
+    # "如果你有其他問題…，歡迎回來討論哦！" (bench of 2026-12-04).
+    r"有(?:任何|其他|什麼|甚麼)?(?:問題|疑問)(?:的話)?[，,]?(?:歡迎|可以|請|都)|如果你?有(?:任何|其他|什麼)?(?:問題|疑問)|"
+    r"歡迎(?:隨時)?(?:回來)?(?:討論|提問|詢問|發問|問我|找我)|"
+    r"\bif you have (?:any )?(?:other |more |further )?questions\b|\bjust ask\b|"
     # Nor a chat partner: "如果你有什麼想分享的，也可以跟我聊聊哦" (bench of 2026-12-04).
     r"(?:跟|和|與|同)我(?:聊|分享|說說|講講)|\bshare (?:\w+ )?with me\b|\btell me\b|"
     r"\bI'd love to hear\b|"

@@ -497,6 +497,10 @@ def test_a_character_taiwan_does_not_write_fails_script_unless_the_member_wrote_
         "請保持這樣的努力，每天都要有進步！",  # a lecture (guitar)
         # The model's, bench of 2026-12-04 (pebl): a chat partner, not feedback.
         "如果你有什麼想分享的，也可以跟我聊聊哦！",
+        # The model's, bench of 2026-12-04 (running): a help desk in other words.
+        "如果你有其他問題或想要分享更多跑步的經驗，歡迎回來討論哦！",
+        "有疑問的話，歡迎隨時提問。",
+        "If you have any other questions about sketching, just ask.",
     ],
 )
 def test_an_offer_of_help_or_a_lecture_fails_tone(offer: str) -> None:
