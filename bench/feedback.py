@@ -63,7 +63,8 @@ def practice_data(n: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "tags": [("drawing", "閱讀", "running")[n % 3]],
         "start_date": START.isoformat(),
         "duration_days": 30,
-        "status": "active",
+        # A completion insight is only for a completed practice (the API answers 409 otherwise).
+        "status": "completed" if request_of(n)["kind"] == "completion_insight" else "active",
     }
     checkins = []
     day = 0
