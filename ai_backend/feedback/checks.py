@@ -185,7 +185,7 @@ def localise(answer: Answer, locale: Locale) -> Answer:
     def fix(text: str) -> str:
         return full_width(to_taiwan(text.strip()))
 
-    return Answer(fix(answer.message), _step(fix(step or "")))
+    return Answer(fix(answer.message), fix(step) if step else None)
 
 
 def measure(text: str, locale: Locale) -> int:

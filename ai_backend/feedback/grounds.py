@@ -243,11 +243,11 @@ def grounds(data: dict[str, Any], *, extra_numbers: Iterable[int] = ()) -> Groun
     """The grounds an answer about `data` may stand on: its numbers (and `extra_numbers`, such as
     the seven days a weekly summary covers), and the words of what the member did."""
     named = [data.get("practice", ""), data.get("action", ""), *data.get("tags", [])]
-    named.extend(c.get("note", "") for c in data.get("checkins", []))
+    notes = [c.get("note") or "" for c in data.get("checkins", [])]
+    named.extend(notes)
     named.extend(t for c in data.get("checkins", []) for t in c.get("tags", []))
     text = " ".join(s for s in named if s)
     strings = [s for s in _leaves(data) if isinstance(s, str)]
-    notes = [c.get("note") or "" for c in data.get("checkins", [])]
     asked = [s for note in notes for s in note_sentences(note) if REQUEST.search(s)]
     return Grounds(
         numbers=numbers_in(data, extra_numbers),

@@ -100,6 +100,17 @@ def _sentence_fault(
     )
 
 
+def _closed(clauses: list[str], locale: Locale, closing: str = "") -> str | None:
+    """The clauses kept of a sentence, without the comma they ended on, closed with `closing`
+    (or a full stop when they do not end one); None when too little is left to say anything."""
+    kept = "".join(clauses).strip().rstrip("，、；,;").strip()
+    if measure(kept, locale) < STEP_MIN[locale]:
+        return None
+    if closing:
+        return kept + closing
+    return kept if finished(kept) else kept + ("。" if locale == "zh-TW" else ".")
+
+
 # A sentence's closing punctuation, with the quotes and spaces after it.
 CLOSING = re.compile(r"(?:[。！？!?…]+|\.)?[」』）)\"'\u201d\u2019]*\s*$")
 
@@ -114,16 +125,10 @@ def repair_sentence(sentence: str, locale: Locale, grounds: Grounds) -> str | No
     body = sentence[: len(sentence) - len(closing)]
     clauses = [c for c in CLAUSE.split(body) if c.strip()]
     kept = list(takewhile(lambda c: not _unfounded(c, locale, grounds), clauses))
-    if not kept or len(kept) == len(clauses):
+    if len(kept) == len(clauses):
         return None
-    text = "".join(kept).rstrip().rstrip("，、；,;").rstrip()
-    if measure(text, locale) < STEP_MIN[locale]:
-        return None
-    return (
-        text
-        + (closing.strip() or ("。" if locale == "zh-TW" else "."))
-        + (" " if closing.endswith(" ") else "")
-    )
+    text = _closed(kept, locale, closing.strip())
+    return text and text + (" " if closing.endswith(" ") else "")
 
 
 def repair_step(
@@ -154,10 +159,7 @@ def repair_step(
     clauses = list(takewhile(lambda c: not _unsound_clause(c, locale, grounds), clauses))
     while clauses and measure("".join(clauses), locale) > limit:
         clauses.pop()
-    kept = "".join(clauses).strip().rstrip("，、；,;").strip()
-    if measure(kept, locale) < STEP_MIN[locale]:
-        return None
-    return kept if finished(kept) else kept + ("。" if locale == "zh-TW" else ".")
+    return _closed(clauses, locale)
 
 
 def trim(

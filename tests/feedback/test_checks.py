@@ -7,6 +7,7 @@ practices), good or bad in one way, so a check that stops seeing its fault fails
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -580,15 +581,8 @@ def test_the_members_own_words_are_no_echo_even_where_the_instructions_use_them(
 def with_note(practice: PracticeFacts, words: str) -> PracticeFacts:
     """`practice` with `words` added to its last note."""
     end = practice.checkins[-1]
-    last = CheckinNote(end.day, end.mood, f"{end.note}{words}", end.tags)
-    return PracticeFacts(
-        practice.title,
-        practice.action,
-        practice.tags,
-        practice.start_date,
-        practice.duration_days,
-        [*practice.checkins[:-1], last],
-    )
+    last = replace(end, note=f"{end.note}{words}")
+    return replace(practice, checkins=[*practice.checkins[:-1], last])
 
 
 def test_a_request_in_a_note_said_back_fails_echo_and_loses_that_sentence() -> None:
