@@ -7,6 +7,9 @@ from typing import Any, Literal, get_args
 ItemKind = Literal["course", "book", "video", "website", "tool", "article", "practice", "other"]
 ItemLevel = Literal["beginner", "intermediate", "advanced", "all"]
 Visibility = Literal["public", "private", "hidden"]
+# DaoDao's practice privacy: `delayed` (完成後分享) shows the title and tags at once and the
+# check-ins only once the practice is completed.
+PracticePrivacy = Literal["private", "public", "delayed"]
 PracticeStatus = Literal["draft", "not_started", "active", "completed", "archived"]
 Mood = Literal["give_up", "frustrated", "bored", "neutral", "good", "happy"]
 EventType = Literal["view", "like", "bookmark", "complete", "checkin", "dislike", "hide"]
@@ -17,6 +20,10 @@ ITEM_KINDS: tuple[str, ...] = get_args(ItemKind)
 ITEM_LEVELS: tuple[str, ...] = get_args(ItemLevel)
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 PRACTICE_STATUSES: tuple[str, ...] = get_args(PracticeStatus)
+PRACTICE_PRIVACIES: tuple[str, ...] = get_args(PracticePrivacy)
+# The statuses others ever see a practice in: DaoDao never shows a draft, a practice not
+# started yet, or an archived one.
+SHOWN_STATUSES: tuple[str, ...] = ("active", "completed")
 MOODS: tuple[str, ...] = get_args(Mood)
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 FEEDBACK_KINDS: tuple[str, ...] = get_args(FeedbackKind)
@@ -36,6 +43,20 @@ MAX_PAGE = 100
 def practice_item_id(practice_id: str) -> str:
     """The catalogue item that makes a public practice searchable."""
     return f"practice:{practice_id}"
+
+
+def practice_listed(privacy: str, status: str) -> bool:
+    """Whether others may find the practice (its title, action and tags): searchable and
+    recommendable."""
+    return privacy in ("public", "delayed") and status in SHOWN_STATUSES
+
+
+def notes_shared(privacy: str, status: str) -> bool:
+    """Whether others may read the practice's check-ins: a public practice's at once, a delayed
+    one's once it is completed."""
+    if privacy == "delayed":
+        return status == "completed"
+    return privacy == "public" and status in SHOWN_STATUSES
 
 
 def profile_text(user: Any) -> str:

@@ -38,16 +38,24 @@ class ItemsWithdrawn:
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ItemsChanged:
+    """Item rows another feature rewrote (a practice's item after its check-ins changed): the
+    index must catch up with them."""
+
+    keys: tuple[str, ...]
+
+
 E = TypeVar("E")
 
 
 class Events:
     def __init__(self) -> None:
-        self._handlers: defaultdict[type[Any], list[Callable[[Any], Awaitable[None]]]] = (
+        self._handlers: defaultdict[type[Any], list[Callable[[Any], Awaitable[object]]]] = (
             defaultdict(list)
         )
 
-    def subscribe(self, kind: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
+    def subscribe(self, kind: type[E], handler: Callable[[E], Awaitable[object]]) -> None:
         self._handlers[kind].append(handler)
 
     async def publish(self, event: object) -> None:

@@ -19,7 +19,7 @@ from ai_backend.catalog.reindex import ReindexJobs
 from ai_backend.catalog.service import CatalogService
 from ai_backend.config import Settings
 from ai_backend.db.session import make_engine, make_session_factory
-from ai_backend.events import Events, ItemsWithdrawn, ProfilesChanged, UserErased
+from ai_backend.events import Events, ItemsChanged, ItemsWithdrawn, ProfilesChanged, UserErased
 from ai_backend.feedback.events import StatusWatch
 from ai_backend.feedback.metrics import ANSWER_COUNTS
 from ai_backend.feedback.service import FeedbackService
@@ -146,6 +146,8 @@ class Resources(Infrastructure):
         events.subscribe(ItemsWithdrawn, lambda _: cache.bump_generation())
         events.subscribe(UserErased, lambda e: recommender.forget(e.user_id, e.owned))
         events.subscribe(UserErased, lambda e: feedback.forget(e.user_id, e.owned))
+        # A practice's item rewritten by its check-ins reaches the index at once.
+        events.subscribe(ItemsChanged, lambda e: indexer.sync(list(e.keys)))
 
         return cls(
             **{f.name: getattr(infra, f.name) for f in fields(Infrastructure)},

@@ -19,9 +19,9 @@ from typing import Any
 
 import httpx
 
-from ai_backend.catalog.indexing import item_text
 from ai_backend.client import ingest, service_token
 from ai_backend.config import Settings
+from ai_backend.db.points import item_text
 from ai_backend.infra.embedder import DEFAULT_MODEL_NAME, Embedder
 from ai_backend.resources import build_embedder
 from bench.common import print_table, write_result

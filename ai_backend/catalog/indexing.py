@@ -3,15 +3,14 @@
 Each item row carries `fingerprint` (what its point should be) and `indexed_hash` (what the index
 holds). A sync walks the rows where they differ: public items are (re)indexed, everything else is
 removed from the index. Equal text hashes mean the payload changed but not the text, so the
-point's payload is rewritten without embedding again.
+point's payload and keyword vector (which holds a practice's notes) are rewritten without
+embedding again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -21,6 +20,7 @@ from sqlalchemy import Table, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Item, User
+from ai_backend.db.points import fingerprint, item_payload, item_text, keyword_text
 from ai_backend.db.uow import unit_of_work
 from ai_backend.events import Events, ItemsWithdrawn
 from ai_backend.infra.embedder import Embedder
@@ -28,7 +28,6 @@ from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import LAYOUT, VectorIndex, VectorPoint
 
 logger = logging.getLogger(__name__)
-SNIPPET_SOURCE_CHARS = 500
 Progress = Callable[[int, int], None]
 
 PENDING = or_(
@@ -38,7 +37,7 @@ PENDING = or_(
 
 
 # Bumped whenever `item_text` changes what an item's vectors stand for.
-ITEM_TEXT = "title-tags-description-v1"
+ITEM_TEXT = "title-tags-description-v1+notes-keywords"
 
 
 def index_layout(base: str, text: str, embedder: Embedder, keywords: KeywordEncoder) -> str:
@@ -48,36 +47,6 @@ def index_layout(base: str, text: str, embedder: Embedder, keywords: KeywordEnco
 
 def items_layout(embedder: Embedder, keywords: KeywordEncoder) -> str:
     return index_layout(LAYOUT, ITEM_TEXT, embedder, keywords)
-
-
-def item_text(item: Any) -> str:
-    """The text both vectors stand for: title, tags and description."""
-    tags = " ".join(f"#{t}" for t in item.tags)
-    return f"{item.title}\n{tags}\n{item.description}".strip()
-
-
-def item_payload(item: Any) -> dict[str, Any]:
-    return {
-        "kind": item.kind,
-        "title": item.title,
-        "text": item.description[:SNIPPET_SOURCE_CHARS],
-        "tags": list(item.tags),
-        "category": item.category,
-        "level": item.level,
-        "language": item.language,
-        "url": item.url,
-        "owner_id": item.owner_id,
-    }
-
-
-def digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
-
-
-def fingerprint(item: Any) -> str:
-    """'<text hash>:<payload hash>': equal text hashes need no new embedding."""
-    payload = json.dumps(item_payload(item), sort_keys=True, ensure_ascii=False)
-    return f"{digest(item_text(item))}:{digest(payload)}"
 
 
 def log_progress(what: str, every: float = 2.0) -> Progress:
@@ -219,20 +188,23 @@ class Indexer(Refilling):
             if r.indexed_hash and r.indexed_hash.split(":")[0] == wanted[r.id].split(":")[0]
         ]
         fresh = [r for r in public if r not in payload_only]
-        if fresh:
-            texts = [item_text(r) for r in fresh]
-            dense, sparse = await asyncio.gather(
-                self.embedder.aencode_passages(texts),
-                asyncio.to_thread(lambda: [self.keywords.document(t) for t in texts]),
-            )
-            await self.index.upsert(
-                [
-                    VectorPoint(key=r.id, vector=v.tolist(), sparse=s, payload=item_payload(r))
-                    for r, v, s in zip(fresh, dense, sparse, strict=True)
-                ]
-            )
-        for row in payload_only:
-            await self.index.set_payload(row.id, item_payload(row))
+        stored = await self.index.fetch([r.id for r in payload_only])
+        # A point the index lost is embedded again.
+        fresh += [r for r in payload_only if r.id not in stored]
+        kept = [r for r in payload_only if r.id in stored]
+        changed = fresh + kept
+        texts = [item_text(r) for r in fresh]
+        dense, sparse = await asyncio.gather(
+            self._embedded(texts),
+            asyncio.to_thread(lambda: [self.keywords.document(keyword_text(r)) for r in changed]),
+        )
+        vectors = [v.tolist() for v in dense] + [stored[r.id].vector for r in kept]
+        await self.index.upsert(
+            [
+                VectorPoint(key=r.id, vector=v, sparse=s, payload=item_payload(r))
+                for r, v, s in zip(changed, vectors, sparse, strict=True)
+            ]
+        )
         await self.withdraw([r.id for r in gone])
         # Record what the index now holds; a row rewritten meanwhile stays pending.
         if public:
@@ -248,6 +220,9 @@ class Indexer(Refilling):
             await session.execute(
                 update(Item).where(Item.id.in_([r.id for r in gone])).values(indexed_hash=None)
             )
+
+    async def _embedded(self, texts: list[str]) -> list[Any]:
+        return list(await self.embedder.aencode_passages(texts)) if texts else []
 
     async def withdraw(self, keys: Sequence[str]) -> None:
         """Remove items from the index and tell whoever holds results that may contain them."""

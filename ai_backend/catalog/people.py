@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from ai_backend.catalog.indexing import Refilling, digest, index_layout, unindexed
+from ai_backend.catalog.indexing import Refilling, index_layout, unindexed
 from ai_backend.db.models import User
+from ai_backend.db.points import digest
 from ai_backend.db.uow import unit_of_work
 from ai_backend.domain import profile_text
 from ai_backend.infra.embedder import Embedder

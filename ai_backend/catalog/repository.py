@@ -10,20 +10,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ai_backend.catalog.indexing import fingerprint
 from ai_backend.catalog.schemas import ItemWrite
 from ai_backend.db.models import Checkin, Item, Practice, User
+from ai_backend.db.points import RowView, fingerprint
 from ai_backend.db.rows import known_ids, status_of, upsert_rows
 from ai_backend.domain import WriteStatus
 
 ITEM_FIELDS = tuple(ItemWrite.model_fields)
-
-
-class _Row:
-    """Attribute access over a row dict, so fingerprint() reads rows and ORM objects alike."""
-
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.__dict__.update(data)
 
 
 async def known_users(session: AsyncSession, ids: set[str]) -> set[str]:
@@ -40,11 +33,14 @@ async def write_item_rows(
     existing = {item.id: item for item in found}
     statuses: dict[str, WriteStatus] = {}
     changed = []
+    now = await session.scalar(select(func.now()))
     for row in rows:
-        status = status_of(existing.get(row["id"]), row, [*ITEM_FIELDS, "practice_id"])
+        old = existing.get(row["id"])
+        status = status_of(old, row, [*ITEM_FIELDS, "practice_id"])
         statuses[row["id"]] = status
         if status != "unchanged":
-            row["fingerprint"] = fingerprint(_Row(row))
+            row.update(created_at=old.created_at if old else now, updated_at=now)
+            row["fingerprint"] = fingerprint(RowView(row))
             changed.append(row)
     await upsert_rows(session, Item, changed)
     return statuses

@@ -20,6 +20,7 @@ from ai_backend.domain import (
     MAX_BATCH_ITEMS,
     ItemKind,
     ItemLevel,
+    PracticePrivacy,
     PracticeStatus,
     Visibility,
     WriteStatus,
@@ -117,7 +118,15 @@ class PracticeWrite(RequestBody):
     end_date: date | None = None
     duration_days: Annotated[int, Exact(), Field(ge=1, le=90)]
     status: PracticeStatus = "draft"
-    privacy: Visibility = "public"
+    privacy: PracticePrivacy = Field(
+        default="private",
+        description="private (the default): only its owner sees it; public: others find it and "
+        "read its check-ins; delayed (完成後分享): others find its title and tags at once and "
+        "read its check-ins once it is completed",
+    )
+    template_id: EntityId | None = Field(
+        default=None, description="the template (主題範本) it was made from, if any"
+    )
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> PracticeWrite:
@@ -133,7 +142,8 @@ class PracticeRead(BaseModel):
     owner_id: str
     title: str
     status: PracticeStatus
-    privacy: Visibility
+    privacy: PracticePrivacy
+    template_id: str | None
     duration_days: int
     start_date: date | None
     end_date: date | None

@@ -18,6 +18,7 @@ from ai_backend.catalog.schemas import (
     PracticeWrite,
     UserWrite,
 )
+from ai_backend.db import practice_items
 from ai_backend.db.models import Item, Practice, User
 from ai_backend.db.rows import status_of, upsert_rows
 from ai_backend.db.uow import UnitOfWork
@@ -179,26 +180,13 @@ class CatalogService:
             )
         existing = await uow.session.get(Practice, practice_id)
         status = status_of(existing, row, list(PracticeWrite.model_fields))
-        item_id = practice_item_id(practice_id)
         if status != "unchanged":
             await upsert_rows(uow.session, Practice, [row])
-            # A public practice is searchable as an item of its own; privacy follows along.
-            item = ItemWrite(
-                kind="practice",
-                title=practice.title,
-                description=practice.practice_action,
-                tags=practice.tags,
-                category="practice",
-                language="en" if practice.title.isascii() else "zh-TW",
-                owner_id=practice.owner_id,
-                visibility=practice.privacy,
-            )
-            await rows.write_item_rows(
-                uow.session, [_item_row(item_id, item, practice_id=practice_id)]
-            )
-        self._sync_items(uow, [item_id])
-        if status != "unchanged":
+            # Its item follows: searchable while DaoDao would show it, with the notes others
+            # may read (`db/practice_items.py`).
+            await practice_items.refresh(uow.session, [practice_id])
             self._profiles_changed(uow, [practice.owner_id])
+        self._sync_items(uow, [practice_item_id(practice_id)])
         return WriteResult(id=practice_id, status=status)
 
     async def delete_practice(self, uow: UnitOfWork, practice_id: str) -> bool:

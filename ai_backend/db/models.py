@@ -33,6 +33,7 @@ from ai_backend.domain import (
     ITEM_KINDS,
     ITEM_LEVELS,
     MOODS,
+    PRACTICE_PRIVACIES,
     PRACTICE_STATUSES,
     VISIBILITIES,
 )
@@ -66,7 +67,7 @@ class Practice(Timestamped, Base):
     __table_args__ = (
         CheckConstraint("duration_days BETWEEN 1 AND 90", name="duration_days_range"),
         CheckConstraint(_one_of("status", PRACTICE_STATUSES), name="status_valid"),
-        CheckConstraint(_one_of("privacy", VISIBILITIES), name="privacy_valid"),
+        CheckConstraint(_one_of("privacy", PRACTICE_PRIVACIES), name="privacy_valid"),
         CheckConstraint(
             "end_date IS NULL OR start_date IS NULL OR end_date >= start_date",
             name="dates_ordered",
@@ -82,7 +83,9 @@ class Practice(Timestamped, Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     duration_days: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), server_default="draft")
-    privacy: Mapped[str] = mapped_column(String(16), server_default="public")
+    privacy: Mapped[str] = mapped_column(String(16), server_default="private")
+    # The template (DaoDao's 主題範本) the practice was made from: partners on the same one first.
+    template_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
 
 
 class Item(Timestamped, Base):
@@ -121,6 +124,11 @@ class Item(Timestamped, Base):
         ForeignKey("practices.id", ondelete="CASCADE"), unique=True
     )
     visibility: Mapped[str] = mapped_column(String(16), server_default="public")
+    # A practice's item only: the practice's status and length, and the owner's check-in notes
+    # while others may read them (`db/practice_items.py`).
+    status: Mapped[str | None] = mapped_column(String(16))
+    duration_days: Mapped[int | None] = mapped_column(Integer)
+    notes: Mapped[str] = mapped_column(Text, server_default="")
     # What the item's index point should be ("<text hash>:<payload hash>"), and what the index
     # holds. They differ until the index catches up; equal text hashes mean no re-embedding.
     fingerprint: Mapped[str] = mapped_column(String(64), server_default="")
@@ -138,6 +146,7 @@ class Checkin(Timestamped, Base):
             f"note IS NULL OR char_length(note) <= {CHECKIN_NOTE_MAX}", name="note_length"
         ),
         Index("ix_checkins_practice_id_checkin_date", "practice_id", "checkin_date"),
+        CheckConstraint("cardinality(image_urls) <= 3", name="image_urls_at_most_3"),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
@@ -147,6 +156,7 @@ class Checkin(Timestamped, Base):
     mood: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
+    image_urls: Mapped[list[str]] = mapped_column(ARRAY(String(2048)), server_default="{}")
 
 
 class Event(Base):

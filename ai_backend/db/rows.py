@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ai_backend.domain import WriteStatus
 
@@ -20,13 +20,16 @@ async def known_ids(session: AsyncSession, model: Any, ids: set[str]) -> set[str
     return set((await session.scalars(select(model.id).where(model.id.in_(ids)))).all())
 
 
-async def upsert_rows(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
-    """Insert `rows`, or update the ones whose id exists (and their `updated_at`)."""
+async def upsert_rows(
+    session: AsyncSession | AsyncConnection, model: Any, rows: list[dict[str, Any]]
+) -> None:
+    """Insert `rows`, or update the ones whose id exists (and their `updated_at`, unless the
+    rows give it)."""
     if not rows:
         return
     statement = insert(model).values(rows)
     columns: dict[str, Any] = {c: statement.excluded[c] for c in rows[0] if c != "id"}
-    columns["updated_at"] = func.now()
+    columns.setdefault("updated_at", func.now())
     await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=columns))
 
 

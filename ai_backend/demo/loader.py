@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from ai_backend.db import practice_items
 from ai_backend.db.models import Checkin, Event, Item, Practice, User
-from ai_backend.domain import practice_item_id
 
 CATALOG = Path(__file__).with_name("catalog.json")
 # Histories are dated from a fixed day, so two loads of the demo give identical rows.
@@ -23,34 +23,15 @@ def read_catalog(path: Path = CATALOG) -> dict[str, Any]:
     return data
 
 
-def _practice_rows(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    practices, items = [], []
-    for raw in data["practices"]:
-        row = {
+def _practice_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
             **raw,
             "start_date": date.fromisoformat(raw["start_date"]),
             "end_date": date.fromisoformat(raw["end_date"]),
         }
-        practices.append(row)
-        if raw["privacy"] == "public":
-            # A public practice is searchable and recommendable as an item of its own.
-            items.append(
-                {
-                    "id": practice_item_id(raw["id"]),
-                    "kind": "practice",
-                    "title": raw["title"],
-                    "description": raw["practice_action"],
-                    "tags": raw["tags"],
-                    "category": "practice",
-                    "level": "all",
-                    "language": "en" if raw["title"].isascii() else "zh-TW",
-                    "url": None,
-                    "owner_id": raw["owner_id"],
-                    "practice_id": raw["id"],
-                    "visibility": "public",
-                }
-            )
-    return practices, items
+        for raw in data["practices"]
+    ]
 
 
 def _checkin_rows(data: dict[str, Any], owners: dict[str, str]) -> list[dict[str, Any]]:
@@ -85,22 +66,23 @@ def _event_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 async def load_catalog(conn: AsyncConnection, data: dict[str, Any]) -> dict[str, int]:
-    practices, practice_items = _practice_rows(data)
+    practices = _practice_rows(data)
     owners = {p["id"]: p["owner_id"] for p in practices}
     batches: list[tuple[Any, list[dict[str, Any]]]] = [
         (User, data["users"]),
         (Practice, practices),
-        # Separate statements: an executemany takes its columns from the first row, and
-        # practice items carry columns (owner_id, practice_id) the catalogue's items leave out.
         (Item, data["items"]),
-        (Item, practice_items),
         (Checkin, _checkin_rows(data, owners)),
-        (Event, _event_rows(data)),
     ]
     counts: dict[str, int] = {}
     for model, rows in batches:
         await conn.execute(insert(model), rows)
         counts[model.__tablename__] = counts.get(model.__tablename__, 0) + len(rows)
+    # Each practice's item, as the service derives it: searchable only if others may see it.
+    counts["items"] += len(await practice_items.refresh(conn, list(owners)))
+    events = _event_rows(data)
+    await conn.execute(insert(Event), events)
+    counts["events"] = len(events)
     return counts
 
 

@@ -247,7 +247,8 @@ class JobRunner:
         return written
 
     async def prompt(self, job: FeedbackJob) -> Prompt:
-        """The prompt for a job, from the practice and its check-ins as they are now."""
+        """The prompt for a job, from the practice and its owner's check-ins as they are now:
+        a deleted check-in is in no prompt after it, another member's never."""
         async with self.sessions() as session:
             practice = await session.get(Practice, job.practice_id)
             if practice is None:
@@ -255,7 +256,10 @@ class JobRunner:
             checkins = list(
                 await session.scalars(
                     select(Checkin)
-                    .where(Checkin.practice_id == job.practice_id)
+                    .where(
+                        Checkin.practice_id == job.practice_id,
+                        Checkin.user_id == practice.owner_id,
+                    )
                     .order_by(Checkin.checkin_date, Checkin.created_at)
                 )
             )

@@ -279,10 +279,10 @@ class FeedbackService:
 
 
 def _latest_checkin() -> ScalarSelect[Any]:
-    """The id of the practice's latest check-in, as a correlated subquery."""
+    """The id of the practice's latest check-in by its owner, as a correlated subquery."""
     return (
         select(Checkin.id)
-        .where(Checkin.practice_id == Practice.id)
+        .where(Checkin.practice_id == Practice.id, Checkin.user_id == Practice.owner_id)
         .order_by(Checkin.checkin_date.desc(), Checkin.created_at.desc())
         .limit(1)
         .scalar_subquery()

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ai_backend.db.models import Checkin, Item, Practice
 from ai_backend.db.models import Event as EventRow
-from ai_backend.db.models import Item, Practice
 from ai_backend.history.actions import Action, History, actions_query
 
 
@@ -24,6 +24,15 @@ async def insert_events(session: AsyncSession, events: Iterable[dict[str, Any]])
         .returning(EventRow.user_id)
     )
     return list((await session.scalars(statement)).all())
+
+
+async def delete_checkin(session: AsyncSession, practice_id: str, checkin_id: str) -> str | None:
+    """Delete the check-in if it is the practice's; the member whose it was."""
+    return await session.scalar(
+        delete(Checkin)
+        .where(Checkin.id == checkin_id, Checkin.practice_id == practice_id)
+        .returning(Checkin.user_id)
+    )
 
 
 async def history(session: AsyncSession, user_id: str, *, limit: int = 2000) -> History:

@@ -36,6 +36,24 @@ async def post_checkin(
     return result
 
 
+@checkins.delete(
+    "/practices/{practice_id}/checkins/{checkin_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def delete_checkin(
+    practice_id: Annotated[EntityId, Path(description="the main backend's id")],
+    checkin_id: Annotated[EntityId, Path(description="the check-in's id")],
+    _: WritePrincipal,
+    history: HistoryDep,
+    uow: UnitOfWorkDep,
+) -> None:
+    """Delete a check-in (idempotent): it leaves the member's history, the practice's
+    searchable notes and every feedback prompt from now on. Feedback written about it goes
+    with it."""
+    await history.delete_checkin(uow, practice_id, checkin_id)
+
+
 @events.post("/events", response_model=EventsResult)
 async def post_events(
     batch: EventBatch, _: WritePrincipal, history: HistoryDep, uow: UnitOfWorkDep

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field, field_validator
 
 from ai_backend.domain import CHECKIN_NOTE_MAX, MAX_BATCH_ITEMS, EventType, Mood
 from ai_backend.schemas import EntityId, RequestBody, Tags
+
+# Photos a check-in may carry, as DaoDao allows.
+MAX_IMAGES = 3
 
 
 class CheckinWrite(RequestBody):
@@ -20,6 +23,17 @@ class CheckinWrite(RequestBody):
     mood: Mood | None = None
     note: Annotated[str, Field(max_length=CHECKIN_NOTE_MAX)] | None = None
     tags: Tags = []
+    image_urls: Annotated[
+        list[AnyHttpUrl], Field(max_length=MAX_IMAGES, description="at most 3 image URLs")
+    ] = []
+
+    @field_validator("image_urls")
+    @classmethod
+    def _short_urls(cls, urls: list[AnyHttpUrl]) -> list[AnyHttpUrl]:
+        for position, url in enumerate(urls):
+            if len(str(url)) > 2048:
+                raise ValueError(f"image_urls[{position}] must be at most 2048 characters")
+        return urls
 
 
 # Learning history begins here; anything later than a day from now is a clock gone wrong

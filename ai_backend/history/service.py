@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ai_backend.db import practice_items
 from ai_backend.db.models import Checkin, Item, Practice, User
 from ai_backend.db.rows import known_ids, status_of, upsert_rows
 from ai_backend.db.uow import UnitOfWork
 from ai_backend.errors import Conflict, Invalid, NotFound, UnknownOwner
-from ai_backend.events import Events, ProfilesChanged
+from ai_backend.events import Events, ItemsChanged, ProfilesChanged
 from ai_backend.history import repository as rows
 from ai_backend.history.schemas import CheckinWrite, Event, EventBatch, EventsResult
 from ai_backend.schemas import WriteResult
@@ -77,6 +78,7 @@ class HistoryService:
             "mood": checkin.mood,
             "note": checkin.note,
             "tags": checkin.tags,
+            "image_urls": [str(url) for url in checkin.image_urls],
         }
         session = uow.session
         if await session.get(Practice, practice_id) is None:
@@ -91,5 +93,27 @@ class HistoryService:
         status = status_of(existing, row, [k for k in row if k != "id"])
         if status != "unchanged":
             await upsert_rows(session, Checkin, [row])
+            await self._practice_changed(uow, practice_id)
             self._changed(uow, [checkin.user_id])
         return WriteResult(id=checkin.id, status=status)
+
+    async def delete_checkin(self, uow: UnitOfWork, practice_id: str, checkin_id: str) -> None:
+        """Remove a check-in from the member's history, from the practice's searchable notes
+        and from every prompt after this one. Deleting it twice is fine; deleting it through
+        another practice is not."""
+        user_id = await rows.delete_checkin(uow.session, practice_id, checkin_id)
+        if user_id is None:
+            elsewhere = await uow.session.get(Checkin, checkin_id)
+            if elsewhere is not None:
+                raise Conflict(
+                    f"check-in '{checkin_id}' belongs to practice '{elsewhere.practice_id}'"
+                )
+            return
+        await self._practice_changed(uow, practice_id)
+        self._changed(uow, [user_id])
+
+    async def _practice_changed(self, uow: UnitOfWork, practice_id: str) -> None:
+        """The practice's item takes the check-ins as they are now; the index follows."""
+        keys = tuple(await practice_items.refresh(uow.session, [practice_id]))
+        if keys:
+            uow.after_commit(lambda: self.events.publish(ItemsChanged(keys)))

@@ -80,7 +80,8 @@ async def practice_tags(session: AsyncSession, user_ids: list[str]) -> dict[str,
 
 
 async def public_practices(session: AsyncSession, user_ids: list[str]) -> dict[str, list[Practice]]:
-    """Each member's ongoing public practices."""
+    """Each member's ongoing practices that others may see (public or delayed: their titles
+    and tags are shown; never a practice not started yet)."""
     found: dict[str, list[Practice]] = {}
     for practice in await _ongoing(session, user_ids, public=True):
         found.setdefault(practice.owner_id, []).append(practice)
@@ -96,5 +97,7 @@ async def _ongoing(
         Practice.owner_id.in_(user_ids), Practice.status.in_(("active", "not_started"))
     )
     if public:
-        query = query.where(Practice.privacy == "public")
+        query = query.where(
+            Practice.privacy.in_(("public", "delayed")), Practice.status == "active"
+        )
     return list((await session.scalars(query)).all())

@@ -316,6 +316,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/practices/{practice_id}/checkins/{checkin_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Checkin
+         * @description Delete a check-in (idempotent): it leaves the member's history, the practice's
+         *     searchable notes and every feedback prompt from now on. Feedback written about it goes
+         *     with it.
+         */
+        delete: operations["delete_checkin_v1_practices__practice_id__checkins__checkin_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/practices/{practice_id}/feedback": {
         parameters: {
             query?: never;
@@ -548,6 +570,12 @@ export interface components {
             date: string;
             /** Id */
             id: string;
+            /**
+             * Image Urls
+             * @description at most 3 image URLs
+             * @default []
+             */
+            image_urls: string[];
             /** Mood */
             mood?: ("give_up" | "frustrated" | "bored" | "neutral" | "good" | "happy") | null;
             /** Note */
@@ -893,7 +921,7 @@ export interface components {
              * Privacy
              * @enum {string}
              */
-            privacy: "public" | "private" | "hidden";
+            privacy: "private" | "public" | "delayed";
             /** Start Date */
             start_date: string | null;
             /**
@@ -901,6 +929,8 @@ export interface components {
              * @enum {string}
              */
             status: "draft" | "not_started" | "active" | "completed" | "archived";
+            /** Template Id */
+            template_id: string | null;
             /** Title */
             title: string;
         };
@@ -923,10 +953,11 @@ export interface components {
             end_date?: string | null;
             /**
              * Privacy
-             * @default public
+             * @description private (the default): only its owner sees it; public: others find it and read its check-ins; delayed (完成後分享): others find its title and tags at once and read its check-ins once it is completed
+             * @default private
              * @enum {string}
              */
-            privacy: "public" | "private" | "hidden";
+            privacy: "private" | "public" | "delayed";
             /** Start Date */
             start_date?: string | null;
             /**
@@ -940,6 +971,11 @@ export interface components {
              * @default []
              */
             tags: string[];
+            /**
+             * Template Id
+             * @description the template (主題範本) it was made from, if any
+             */
+            template_id?: string | null;
             /** Title */
             title: string;
             /** User Id */
@@ -2845,6 +2881,110 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["WriteResult"];
                 };
+            };
+            /** @description the request body could not be read as UTF-8 JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or one that is malformed, forged, expired or for another issuer */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token lacks the scope this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an id in the path or body names nothing that exists */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the input is invalid; `details` lists each field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a rate limit or quota is spent; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_checkin_v1_practices__practice_id__checkins__checkin_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the main backend's id */
+                practice_id: string;
+                /** @description the check-in's id */
+                checkin_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description the request body could not be read as UTF-8 JSON */
             400: {

@@ -97,13 +97,16 @@ async def test_demo_catalogue_loads_and_is_consistent(conn: AsyncConnection) -> 
     languages = {item["language"] for item in data["items"]}
     assert {"zh-TW", "en"} <= languages
     counts = await load_catalog(conn, data)
-    assert counts["items"] == len(data["items"]) + sum(
-        1 for p in data["practices"] if p["privacy"] == "public"
-    )
+    # Every practice has an item; only those others may see are public.
+    assert counts["items"] == len(data["items"]) + len(data["practices"])
     assert counts["events"] > 0
     assert counts["checkins"] > 0
-    private = await conn.scalar(select(Item.id).where(Item.id == "practice:p-german-listen"))
-    assert private is None, "private practices are never catalogue items"
+    private = await conn.scalar(
+        select(Item.visibility).where(Item.id == "practice:p-german-listen")
+    )
+    assert private == "private", "a private practice is never searchable"
+    public = await conn.scalar(select(Item.visibility).where(Item.id == "practice:p-react-30"))
+    assert public == "public"
     # A practice's item belongs to the practice's owner, so it is never recommended to them.
     unowned = await conn.scalar(
         select(Item.id).where(Item.practice_id.is_not(None), Item.owner_id.is_(None))

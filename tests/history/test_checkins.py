@@ -42,6 +42,15 @@ async def test_checkin_round_trip_and_idempotency(
     assert (again.status_code, again.json()["status"]) == (200, "unchanged")
     edited = await client.post(path, json=checkin(unique, mood="happy"), headers=auth("write"))
     assert edited.json()["status"] == "updated"
+    photos = ["https://img.example/a.jpg", "https://img.example/b.jpg"]
+    pictured = await client.post(
+        path, json=checkin(unique, mood="happy", image_urls=photos), headers=auth("write")
+    )
+    assert pictured.json()["status"] == "updated"
+    same = await client.post(
+        path, json=checkin(unique, mood="happy", image_urls=photos), headers=auth("write")
+    )
+    assert same.json()["status"] == "unchanged"
 
 
 async def test_a_checkin_retires_cached_recommendations(
@@ -65,6 +74,8 @@ async def test_a_checkin_retires_cached_recommendations(
         ({"date": "yesterday"}, 422, "body.date"),
         ({"user_id": "nobody-at-all"}, 422, "not a known user"),
         ({"extra": True}, 422, "body.extra"),
+        ({"image_urls": [f"https://img.example/{n}.jpg" for n in range(4)]}, 422, "image_urls"),
+        ({"image_urls": ["not a url"]}, 422, "body.image_urls.0"),
     ],
 )
 async def test_bad_checkins_store_nothing(

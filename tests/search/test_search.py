@@ -245,10 +245,21 @@ async def test_the_demo_catalogue_answers_a_plain_question(
     client: httpx.AsyncClient, auth: Auth, unique: str
 ) -> None:
     """A long question in everyday words ranks what it asks for, not what shares 一 and 個."""
-    from ai_backend.demo.loader import _practice_rows, read_catalog
+    from ai_backend.demo.loader import read_catalog
 
     demo = read_catalog()
-    _, practices = _practice_rows(demo)
+    practices = [
+        {
+            "id": f"practice-{p['id']}",
+            "kind": "practice",
+            "title": p["title"],
+            "description": p["practice_action"],
+            "tags": p["tags"],
+            "language": "en" if p["title"].isascii() else "zh-TW",
+        }
+        for p in demo["practices"]
+        if p["privacy"] == "public"
+    ]
     items = [
         {
             **{k: v for k, v in item.items() if k not in ("owner_id", "practice_id")},

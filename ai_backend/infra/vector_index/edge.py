@@ -12,10 +12,13 @@ from typing import Any
 
 from ai_backend.infra.vector_index.protocol import (
     DENSE,
+    FLOAT_FIELDS,
+    INTEGER_FIELDS,
     KEYWORD_FIELDS,
     LAYOUT,
     RRF_K,
     SPARSE,
+    BrowseRequest,
     FilterSpec,
     SearchRequest,
     Signals,
@@ -23,6 +26,7 @@ from ai_backend.infra.vector_index.protocol import (
     VectorHit,
     VectorPoint,
     check_request,
+    conditions,
     plan,
     point_uuid,
     to_hit,
@@ -67,22 +71,24 @@ class EdgeVectorIndex:
         else:
             self._shard = qe.EdgeShard.create(str(directory), config)
             marker.write_text(expected)
-        for name in keyword_fields:
-            self._shard.update(
-                qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword)
-            )
+        schemas = [(name, qe.PayloadSchemaType.Keyword) for name in keyword_fields]
+        schemas += [(name, qe.PayloadSchemaType.Integer) for name in INTEGER_FIELDS]
+        schemas += [(name, qe.PayloadSchemaType.Float) for name in FLOAT_FIELDS]
+        for name, schema in schemas:
+            self._shard.update(qe.UpdateOperation.create_field_index(name, schema))
         # Writes are serialised: the engine is safe to read while one writer runs.
         self._write_lock = asyncio.Lock()
 
     def _filter(self, where: FilterSpec | None, exclude: Sequence[str]) -> Any:
         qe = self._qe
         must = []
-        for key, value in (where or {}).items():
-            if isinstance(value, str | bool):
-                match = qe.MatchValue(value)
+        for key, how, what in conditions(where):
+            if how == "range":
+                bounds = qe.RangeFloat(gte=what.gte, lte=what.lte)
+                must.append(qe.FieldCondition(key=key, range=bounds))
             else:
-                match = qe.MatchAny(list(value))
-            must.append(qe.FieldCondition(key=key, match=match))
+                match = qe.MatchValue(what) if how == "value" else qe.MatchAny(what)
+                must.append(qe.FieldCondition(key=key, match=match))
         must_not = [qe.HasIdCondition({point_uuid(k) for k in exclude})] if exclude else []
         if not must and not must_not:
             return None
@@ -160,6 +166,23 @@ class EdgeVectorIndex:
             )
         signals = Signals(request)
         return [to_hit(p.payload, p.score, signals(p.vector)) for p in self._shard.query(page)]
+
+    async def browse(self, request: BrowseRequest) -> list[VectorHit]:
+        qe = self._qe
+        direction = qe.Direction.Desc if request.descending else qe.Direction.Asc
+        page = qe.QueryRequest(
+            limit=request.limit,
+            offset=request.offset,
+            query=qe.OrderBy(request.order_by, direction),
+            filter=self._filter(request.where, ()),
+            with_payload=with_payload(request),
+        )
+        return [to_hit(p.payload, p.score, frozenset()) for p in self._shard.query(page)]
+
+    async def facet(self, key: str, where: FilterSpec | None, limit: int) -> list[tuple[str, int]]:
+        where_ = self._filter(where, ())
+        request = self._qe.FacetRequest(key, limit=limit, exact=True, filter=where_)
+        return [(str(hit.value), int(hit.count)) for hit in self._shard.facet(request)]
 
     async def dense_vector(self, key: str) -> list[float] | None:
         records = self._shard.retrieve([point_uuid(key)], False, [DENSE])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -24,15 +24,36 @@ Mode = Literal["hybrid", "semantic", "keyword"]
 Fusion = Literal["dbsf", "rrf"]
 # Point ids are derived from the main backend's string ids; uuid5 keeps that stable everywhere.
 POINT_NAMESPACE = uuid.UUID("6f1c1f7e-2d8b-4b64-9a55-0d7a0c9e2b11")
-# Payload fields that filters use; both backends keep a keyword index on each.
-KEYWORD_FIELDS = ("kind", "tags", "category", "level", "language", "owner_id")
-FilterSpec = Mapping[str, str | bool | Sequence[str]]
+# Payload fields that filters and facets use; both backends keep a keyword index on each.
+KEYWORD_FIELDS = ("kind", "tags", "category", "level", "language", "owner_id", "status")
+# Numeric payload fields that range filters and browse orders use, each with its own index.
+INTEGER_FIELDS = ("duration_days",)
+FLOAT_FIELDS = ("updated", "created")
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A numeric field between two bounds, both included (None: open)."""
+
+    gte: float | None = None
+    lte: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    """A list field holding every one of these values (a plain sequence means any of them)."""
+
+    values: tuple[str, ...]
+
+
+# A field's condition: equal to a value, any of a sequence, all of `AllOf`, or within a `Range`.
+FilterSpec = Mapping[str, str | bool | Sequence[str] | AllOf | Range]
 # Reciprocal rank fusion's k. Qdrant scores a hit at position p of a list of weight w as
 # 1 / ((p + 1) / w + k - 1): with k = 1 that is w / (p + 1), and the weights keep their meaning
 # (with a large k every position scores alike, and a heavier list counts for less).
 RRF_K = 1
 # Bumped whenever the point layout changes; a store of another layout is rebuilt from PostgreSQL.
-LAYOUT = "daodao-items-v2"
+LAYOUT = "daodao-items-v3"
 
 
 @functools.lru_cache(maxsize=1 << 18)
@@ -83,6 +104,18 @@ class SearchRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class BrowseRequest:
+    """Points under a filter, ordered by a numeric payload field instead of a score."""
+
+    order_by: str
+    limit: int
+    offset: int = 0
+    descending: bool = True
+    where: FilterSpec | None = None
+    payload_fields: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VectorHit:
     key: str
     score: float
@@ -109,6 +142,12 @@ class VectorIndex(Protocol):
     async def delete(self, keys: Sequence[str]) -> None: ...
 
     async def search(self, request: SearchRequest) -> list[VectorHit]: ...
+
+    async def browse(self, request: BrowseRequest) -> list[VectorHit]: ...
+
+    async def facet(
+        self, key: str, where: FilterSpec | None, limit: int
+    ) -> list[tuple[str, int]]: ...
 
     async def dense_vector(self, key: str) -> list[float] | None: ...
 
@@ -171,7 +210,7 @@ class Signals:
         return frozenset(n for n, hit in (("keyword", keyword), ("semantic", semantic)) if hit)
 
 
-def with_payload(request: SearchRequest) -> bool | list[str]:
+def with_payload(request: SearchRequest | BrowseRequest) -> bool | list[str]:
     if request.payload_fields is None:
         return True
     return ["key", *request.payload_fields]
@@ -182,6 +221,21 @@ def plan(request: SearchRequest) -> tuple[int, list[str]]:
     fetch = max(request.candidates, request.limit + request.offset)
     lists = {"hybrid": ["semantic", "keyword"], "semantic": ["semantic"], "keyword": ["keyword"]}
     return fetch, lists[request.mode]
+
+
+def conditions(where: FilterSpec | None) -> Iterator[tuple[str, str, Any]]:
+    """A filter as (field, how, what) conditions that all must hold: `value` (equal), `any`
+    (one of a list), `range` (a `Range`). `AllOf` becomes one `value` condition per value."""
+    for key, value in (where or {}).items():
+        if isinstance(value, str | bool):
+            yield key, "value", value
+        elif isinstance(value, Range):
+            yield key, "range", value
+        elif isinstance(value, AllOf):
+            for one in value.values:
+                yield key, "value", one
+        else:
+            yield key, "any", list(value)
 
 
 def check_request(request: SearchRequest) -> None:

@@ -8,10 +8,13 @@ from typing import Any
 
 from ai_backend.infra.vector_index.protocol import (
     DENSE,
+    FLOAT_FIELDS,
+    INTEGER_FIELDS,
     KEYWORD_FIELDS,
     LAYOUT,
     RRF_K,
     SPARSE,
+    BrowseRequest,
     FilterSpec,
     SearchRequest,
     Signals,
@@ -19,6 +22,7 @@ from ai_backend.infra.vector_index.protocol import (
     VectorHit,
     VectorPoint,
     check_request,
+    conditions,
     plan,
     point_id,
     to_hit,
@@ -101,21 +105,25 @@ class ServerVectorIndex:
                 },
                 metadata={"layout": self._layout},
             )
-            for name in self._keyword_fields:
-                await self._client.create_payload_index(
-                    self._collection, name, field_schema=models.PayloadSchemaType.KEYWORD
-                )
+            schemas = [(name, models.PayloadSchemaType.KEYWORD) for name in self._keyword_fields]
+            schemas += [(name, models.PayloadSchemaType.INTEGER) for name in INTEGER_FIELDS]
+            schemas += [(name, models.PayloadSchemaType.FLOAT) for name in FLOAT_FIELDS]
+            for name, schema in schemas:
+                await self._client.create_payload_index(self._collection, name, field_schema=schema)
 
     def _filter(self, where: FilterSpec | None, exclude: Sequence[str]) -> Any:
         from qdrant_client import models
 
         must: list[Any] = []
-        for key, value in (where or {}).items():
-            if isinstance(value, str | bool):
-                match: Any = models.MatchValue(value=value)
+        for key, how, what in conditions(where):
+            if how == "range":
+                bounds = models.Range(gte=what.gte, lte=what.lte)
+                must.append(models.FieldCondition(key=key, range=bounds))
             else:
-                match = models.MatchAny(any=list(value))
-            must.append(models.FieldCondition(key=key, match=match))
+                match: Any = (
+                    models.MatchValue(value=what) if how == "value" else models.MatchAny(any=what)
+                )
+                must.append(models.FieldCondition(key=key, match=match))
         must_not: list[Any] = (
             [models.HasIdCondition(has_id=[point_id(k) for k in exclude])] if exclude else []
         )
@@ -211,6 +219,32 @@ class ServerVectorIndex:
         response = (await self._client.query_batch_points(self._collection, [page]))[0]
         signals = Signals(request)
         return [to_hit(p.payload, p.score, signals(p.vector)) for p in response.points]
+
+    async def browse(self, request: BrowseRequest) -> list[VectorHit]:
+        from qdrant_client import models
+
+        direction = models.Direction.DESC if request.descending else models.Direction.ASC
+        response = await self._client.query_points(
+            self._collection,
+            query=models.OrderByQuery(
+                order_by=models.OrderBy(key=request.order_by, direction=direction)
+            ),
+            query_filter=self._filter(request.where, ()),
+            limit=request.limit,
+            offset=request.offset,
+            with_payload=with_payload(request),
+        )
+        return [to_hit(p.payload, p.score, frozenset()) for p in response.points]
+
+    async def facet(self, key: str, where: FilterSpec | None, limit: int) -> list[tuple[str, int]]:
+        response = await self._client.facet(
+            self._collection,
+            key,
+            facet_filter=self._filter(where, ()),
+            limit=limit,
+            exact=True,
+        )
+        return [(str(hit.value), int(hit.count)) for hit in response.hits]
 
     async def dense_vector(self, key: str) -> list[float] | None:
         records = await self._client.retrieve(
