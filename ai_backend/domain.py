@@ -5,7 +5,29 @@ from __future__ import annotations
 from typing import Any, Literal, get_args
 
 ItemKind = Literal["course", "book", "video", "website", "tool", "article", "practice", "other"]
-ItemLevel = Literal["beginner", "intermediate", "advanced", "all"]
+ItemLevel = Literal["beginner", "intermediate", "advanced", "expert", "all"]
+# DaoDao's eight resource types, and what each is as an item `kind` when no kind is sent.
+ResourceType = Literal[
+    "learning_platform_app",
+    "learning_tools",
+    "books_articles",
+    "video_content",
+    "podcast_content",
+    "workshops_courses",
+    "professional_certificates",
+    "community_organization",
+]
+RESOURCE_KINDS: dict[str, str] = {
+    "learning_platform_app": "website",
+    "learning_tools": "tool",
+    "books_articles": "book",
+    "video_content": "video",
+    "podcast_content": "other",
+    "workshops_courses": "course",
+    "professional_certificates": "course",
+    "community_organization": "other",
+}
+Cost = Literal["free", "partial_free", "paid"]
 Visibility = Literal["public", "private", "hidden"]
 # DaoDao's practice privacy: `delayed` (完成後分享) shows the title and tags at once and the
 # check-ins only once the practice is completed.
@@ -18,6 +40,8 @@ FeedbackStatus = Literal["queued", "running", "succeeded", "failed"]
 
 ITEM_KINDS: tuple[str, ...] = get_args(ItemKind)
 ITEM_LEVELS: tuple[str, ...] = get_args(ItemLevel)
+RESOURCE_TYPES: tuple[str, ...] = get_args(ResourceType)
+COSTS: tuple[str, ...] = get_args(Cost)
 VISIBILITIES: tuple[str, ...] = get_args(Visibility)
 PRACTICE_STATUSES: tuple[str, ...] = get_args(PracticeStatus)
 PRACTICE_PRIVACIES: tuple[str, ...] = get_args(PracticePrivacy)

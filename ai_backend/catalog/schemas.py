@@ -18,38 +18,59 @@ from pydantic import Strict as Exact
 
 from ai_backend.domain import (
     MAX_BATCH_ITEMS,
+    RESOURCE_KINDS,
+    Cost,
     ItemKind,
     ItemLevel,
     PracticePrivacy,
     PracticeStatus,
+    ResourceType,
     Visibility,
     WriteStatus,
 )
 from ai_backend.schemas import EntityId, Language, RequestBody, Tags, WriteResult
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
 class ItemWrite(RequestBody):
-    """A catalogue item as the main backend knows it."""
+    """A catalogue item as the main backend knows it: a DaoDao resource (its type, level, cost,
+    categories and image) or any other learning item."""
 
-    kind: ItemKind
+    kind: ItemKind | None = Field(
+        default=None,
+        description="what the item is; without it, taken from resource_type "
+        "(README: DaoDao's fields)",
+    )
     title: Title
     description: Annotated[str, Field(max_length=20_000)] = ""
     tags: Tags = []
-    category: Annotated[str, StringConstraints(max_length=100)] | None = None
+    category: Category | None = Field(default=None, description="the major category (大分類)")
+    subcategory: Category | None = Field(default=None, description="the subcategory (小分類)")
     level: ItemLevel = "all"
     language: Language = "zh-TW"
     url: Annotated[AnyHttpUrl, Field()] | None = None
+    image_url: Annotated[AnyHttpUrl, Field()] | None = None
+    resource_type: ResourceType | None = Field(default=None, description="DaoDao's resource type")
+    cost: Cost | None = None
     owner_id: EntityId | None = None
     visibility: Visibility = "public"
 
-    @field_validator("url")
+    @field_validator("url", "image_url")
     @classmethod
     def _url_length(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
         if value is not None and len(str(value)) > 2048:
             raise ValueError("must be at most 2048 characters")
         return value
+
+    @model_validator(mode="after")
+    def _kind_known(self) -> ItemWrite:
+        if self.kind is None:
+            if self.resource_type is None:
+                raise ValueError("kind: send kind, or resource_type to take the kind from")
+            self.kind = RESOURCE_KINDS[self.resource_type]  # type: ignore[assignment]
+        return self
 
 
 class ItemBatchEntry(ItemWrite):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ai_backend.db.base import Base, Timestamped
 from ai_backend.domain import (
     CHECKIN_NOTE_MAX,
+    COSTS,
     EVENT_TYPES,
     FEEDBACK_KINDS,
     FEEDBACK_STATUSES,
@@ -35,6 +36,7 @@ from ai_backend.domain import (
     MOODS,
     PRACTICE_PRIVACIES,
     PRACTICE_STATUSES,
+    RESOURCE_TYPES,
     VISIBILITIES,
 )
 
@@ -93,6 +95,11 @@ class Item(Timestamped, Base):
     __table_args__ = (
         CheckConstraint(_one_of("kind", ITEM_KINDS), name="kind_valid"),
         CheckConstraint(_one_of("level", ITEM_LEVELS), name="level_valid"),
+        CheckConstraint(
+            f"resource_type IS NULL OR {_one_of('resource_type', RESOURCE_TYPES)}",
+            name="resource_type_valid",
+        ),
+        CheckConstraint(f"cost IS NULL OR {_one_of('cost', COSTS)}", name="cost_valid"),
         CheckConstraint(_one_of("visibility", VISIBILITIES), name="visibility_valid"),
         Index("ix_items_tags", "tags", postgresql_using="gin"),
         Index("ix_items_kind_visibility", "kind", "visibility"),
@@ -113,9 +120,14 @@ class Item(Timestamped, Base):
     description: Mapped[str] = mapped_column(Text, server_default="")
     tags: Mapped[list[str]] = mapped_column(TagList, server_default="{}")
     category: Mapped[str | None] = mapped_column(String(100))
+    subcategory: Mapped[str | None] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(16), server_default="all")
     language: Mapped[str] = mapped_column(String(16), server_default="zh-TW")
     url: Mapped[str | None] = mapped_column(String(2048))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    # DaoDao's resource type and cost, for resources it lists.
+    resource_type: Mapped[str | None] = mapped_column(String(32))
+    cost: Mapped[str | None] = mapped_column(String(16))
     owner_id: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )

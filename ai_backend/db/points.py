@@ -38,9 +38,13 @@ def item_payload(item: Any) -> dict[str, Any]:
         "text": item.description[:SNIPPET_SOURCE_CHARS],
         "tags": list(item.tags),
         "category": item.category,
+        "subcategory": getattr(item, "subcategory", None),
         "level": item.level,
         "language": item.language,
         "url": item.url,
+        "image_url": getattr(item, "image_url", None),
+        "resource_type": getattr(item, "resource_type", None),
+        "cost": getattr(item, "cost", None),
         "owner_id": item.owner_id,
         # A practice's status, length and readable notes; None for other items.
         "status": getattr(item, "status", None),

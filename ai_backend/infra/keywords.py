@@ -78,6 +78,15 @@ class KeywordEncoder:
         vector = self._model.embed_document(" ".join(terms))
         return Sparse(indices=list(vector.indices), values=list(vector.values))
 
+    def terms(self, text: str) -> frozenset[int]:
+        """The terms a text is indexed under, for telling which field of a hit a query matched:
+        its words and bigrams, and a character only where it stands alone."""
+        rest, runs = self.split(text)
+        words = [rest]
+        for run in runs:
+            words.extend([run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)])
+        return frozenset(self._model.embed_document(" ".join(words)).indices)
+
     def query(self, text: str) -> Sparse:
         rest, runs = self.split(text)
         words = [rest]

@@ -1,23 +1,55 @@
-"""Search: embed the query (cached, off the event loop), then one hybrid query to the index."""
+"""Search: embed the query (cached, off the event loop), then one hybrid query to the index; or,
+without a query, browse the filtered catalogue by its latest change (DaoDao's 靈感 page). Facet
+counts come from the index under the same filters."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from ai_backend.errors import Invalid, NotFound
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
-from ai_backend.infra.vector_index import Fusion, SearchRequest, VectorHit, VectorIndex
-from ai_backend.search.schemas import SearchHit, SearchPage, SimilarPage
+from ai_backend.infra.vector_index import (
+    BrowseRequest,
+    FilterSpec,
+    Fusion,
+    SearchRequest,
+    Sparse,
+    VectorHit,
+    VectorIndex,
+)
+from ai_backend.search.schemas import (
+    FacetCount,
+    FacetField,
+    MatchedField,
+    SearchHit,
+    SearchPage,
+    SimilarPage,
+    Sort,
+)
 
 Mode = Literal["hybrid", "semantic", "keyword"]
 SNIPPET_CHARS = 160
 MAX_DEPTH = 1000  # offset + limit: deep pages of a relevance ranking are noise
+# A query sorted by date sorts its most relevant hits, this many.
+SORT_POOL = 200
+FACET_VALUES = 20  # the commonest values each facet lists
+# The payload field each sort orders by.
+ORDER_FIELDS = {"updated": "updated", "created": "created"}
+# The payload fields a query can be said to have matched, by the name a hit reports.
+FIELD_TEXT: dict[MatchedField, Callable[[dict[str, Any]], str]] = {
+    "title": lambda p: p.get("title") or "",
+    "tags": lambda p: " ".join(p.get("tags") or []),
+    "description": lambda p: p.get("text") or "",
+    "notes": lambda p: p.get("notes") or "",
+}
 
 
 class BadCursor(Invalid):
@@ -26,15 +58,18 @@ class BadCursor(Invalid):
 
 @dataclass(frozen=True)
 class SearchParams:
-    query: str
+    query: str | None
     mode: Mode = "hybrid"
     limit: int = 10
     offset: int = 0
-    filters: dict[str, str | list[str]] = field(default_factory=dict)
+    filters: FilterSpec = field(default_factory=dict)
+    sort: Sort = "relevance"
+    facets: tuple[FacetField, ...] = ()
 
     def digest(self) -> str:
         """Names the query a cursor belongs to, so it cannot be replayed on another one."""
-        key = json.dumps([self.query, self.mode, self.limit, self.filters], sort_keys=True)
+        where = sorted((k, repr(v)) for k, v in self.filters.items())
+        key = json.dumps([self.query, self.mode, self.limit, where, self.sort])
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -69,17 +104,28 @@ def snippet(text: str, query: str) -> str:
     return ("…" if start else "") + window + ("…" if start + SNIPPET_CHARS < len(text) else "")
 
 
-def to_hit(hit: VectorHit, query: str) -> SearchHit:
+def to_hit(hit: VectorHit, query: str, fields: list[MatchedField] | None = None) -> SearchHit:
     payload: dict[str, Any] = hit.payload
+    updated = payload.get("updated")
     return SearchHit(
         id=hit.key,
         kind=payload["kind"],
         title=payload["title"],
         snippet=snippet(payload.get("text") or "", query),
-        score=round(hit.score, 6),
+        score=round(hit.score, 6) if query else 0.0,
         matched=sorted(hit.matched),
+        matched_fields=fields or [],
         tags=payload.get("tags") or [],
         url=payload.get("url"),
+        image_url=payload.get("image_url"),
+        category=payload.get("category"),
+        subcategory=payload.get("subcategory"),
+        level=payload.get("level"),
+        resource_type=payload.get("resource_type"),
+        cost=payload.get("cost"),
+        status=payload.get("status"),
+        duration_days=payload.get("duration_days"),
+        updated_at=None if updated is None else datetime.fromtimestamp(updated, UTC),
     )
 
 
@@ -105,35 +151,86 @@ class SearchService:
         self.candidates = candidates
 
     async def search(self, params: SearchParams) -> SearchPage:
-        dense = None if params.mode == "keyword" else await self.embedder.embed_query(params.query)
-        sparse = None if params.mode == "semantic" else self.keywords.query(params.query)
-        if sparse is not None and not sparse.indices and params.mode == "keyword":
-            hits: list[VectorHit] = []  # nothing to match: only stop words or punctuation
-        else:
-            if sparse is not None and not sparse.indices:
-                sparse = None
-            request = SearchRequest(
-                mode="semantic" if sparse is None else params.mode,
-                limit=params.limit,
-                offset=params.offset,
-                dense=None if dense is None else dense.tolist(),
-                sparse=sparse,
-                where=params.filters,
-                fusion=self.fusion,
-                weights=self.weights,
-                semantic_match=self.embedder.related_cosine,
-                candidates=self.candidates,
-            )
-            hits = await self.index.search(request)
+        (hits, terms), counted = await asyncio.gather(self._hits(params), self._facets(params))
         more = len(hits) == params.limit and params.offset + params.limit < MAX_DEPTH
+        query = params.query or ""
         return SearchPage(
             query=params.query,
             mode=params.mode,
-            hits=[to_hit(h, params.query) for h in hits],
+            sort=params.sort,
+            hits=[to_hit(h, query, self._matched_fields(h, terms)) for h in hits],
             offset=params.offset,
             next_cursor=encode_cursor(params, params.offset + params.limit) if more else None,
+            facets=counted,
             degraded=self.rebuilding(),
         )
+
+    async def _hits(self, params: SearchParams) -> tuple[list[VectorHit], frozenset[int]]:
+        """The page's hits, and the terms of the query that tell which fields they matched:
+        by relevance, a query's most relevant hits by date, or the filtered catalogue by date."""
+        if params.query is None:
+            return await self._browse(params), frozenset()
+        if params.sort == "relevance":
+            hits = await self._relevant(params, params.limit, params.offset)
+        else:
+            pool = await self._relevant(params, SORT_POOL, 0)
+            order = ORDER_FIELDS[params.sort]
+            pool.sort(key=lambda h: -(h.payload.get(order) or 0.0))
+            hits = pool[params.offset : params.offset + params.limit]
+        return hits, self.keywords.terms(params.query)
+
+    async def _relevant(self, params: SearchParams, limit: int, offset: int) -> list[VectorHit]:
+        assert params.query is not None
+        dense = None if params.mode == "keyword" else await self.embedder.embed_query(params.query)
+        sparse: Sparse | None = None
+        if params.mode != "semantic":
+            sparse = self.keywords.query(params.query)
+        if sparse is not None and not sparse.indices:
+            if params.mode == "keyword":
+                return []  # nothing to match: only stop words or punctuation
+            sparse = None
+        request = SearchRequest(
+            mode="semantic" if sparse is None else params.mode,
+            limit=limit,
+            offset=offset,
+            dense=None if dense is None else dense.tolist(),
+            sparse=sparse,
+            where=params.filters,
+            fusion=self.fusion,
+            weights=self.weights,
+            semantic_match=self.embedder.related_cosine,
+            candidates=self.candidates,
+        )
+        return await self.index.search(request)
+
+    async def _browse(self, params: SearchParams) -> list[VectorHit]:
+        order = ORDER_FIELDS["updated" if params.sort == "relevance" else params.sort]
+        request = BrowseRequest(
+            order_by=order, limit=params.limit, offset=params.offset, where=params.filters
+        )
+        return await self.index.browse(request)
+
+    async def _facets(self, params: SearchParams) -> dict[FacetField, list[FacetCount]] | None:
+        if not params.facets:
+            return None
+        counts = await asyncio.gather(
+            *(self.index.facet(name, params.filters, FACET_VALUES) for name in params.facets)
+        )
+        return {
+            name: [FacetCount(value=value, count=count) for value, count in found]
+            for name, found in zip(params.facets, counts, strict=True)
+        }
+
+    def _matched_fields(self, hit: VectorHit, terms: frozenset[int]) -> list[MatchedField]:
+        """The fields of the hit that hold one of the query's words."""
+        if not terms:
+            return []
+        return [
+            name
+            for name, text in FIELD_TEXT.items()
+            if (value := text(hit.payload))
+            and not terms.isdisjoint(self.keywords.document(value).indices)
+        ]
 
     async def similar(self, item_id: str, *, limit: int) -> SimilarPage:
         vector = await self.index.dense_vector(item_id)

@@ -395,7 +395,9 @@ export interface paths {
         };
         /**
          * Search
-         * @description Hybrid keyword + vector search over public items, with filters inside the search.
+         * @description Hybrid keyword + vector search over public items, or without `q` a browse of them by
+         *     their latest change (DaoDao's 靈感 page), with filters inside the search and facet counts
+         *     under the same filters.
          */
         get: operations["search_v1_search_get"];
         put?: never;
@@ -661,6 +663,13 @@ export interface components {
              */
             received: number;
         };
+        /** FacetCount */
+        FacetCount: {
+            /** Count */
+            count: number;
+            /** Value */
+            value: string;
+        };
         /** FeedbackJobList */
         FeedbackJobList: {
             /** Jobs */
@@ -780,8 +789,13 @@ export interface components {
         };
         /** ItemRead */
         ItemRead: {
-            /** Category */
+            /**
+             * Category
+             * @description the major category (大分類)
+             */
             category?: string | null;
+            /** Cost */
+            cost?: ("free" | "partial_free" | "paid") | null;
             /**
              * Created At
              * Format: date-time
@@ -794,11 +808,13 @@ export interface components {
             description: string;
             /** Id */
             id: string;
+            /** Image Url */
+            image_url?: string | null;
             /**
              * Kind
-             * @enum {string}
+             * @description what the item is; without it, taken from resource_type (README: DaoDao's fields)
              */
-            kind: "course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other";
+            kind?: ("course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other") | null;
             /**
              * Language
              * @default zh-TW
@@ -809,9 +825,19 @@ export interface components {
              * @default all
              * @enum {string}
              */
-            level: "beginner" | "intermediate" | "advanced" | "all";
+            level: "beginner" | "intermediate" | "advanced" | "expert" | "all";
             /** Owner Id */
             owner_id?: string | null;
+            /**
+             * Resource Type
+             * @description DaoDao's resource type
+             */
+            resource_type?: ("learning_platform_app" | "learning_tools" | "books_articles" | "video_content" | "podcast_content" | "workshops_courses" | "professional_certificates" | "community_organization") | null;
+            /**
+             * Subcategory
+             * @description the subcategory (小分類)
+             */
+            subcategory?: string | null;
             /**
              * Tags
              * @default []
@@ -835,21 +861,29 @@ export interface components {
         };
         /**
          * ItemWrite
-         * @description A catalogue item as the main backend knows it.
+         * @description A catalogue item as the main backend knows it: a DaoDao resource (its type, level, cost,
+         *     categories and image) or any other learning item.
          */
         ItemWrite: {
-            /** Category */
+            /**
+             * Category
+             * @description the major category (大分類)
+             */
             category?: string | null;
+            /** Cost */
+            cost?: ("free" | "partial_free" | "paid") | null;
             /**
              * Description
              * @default
              */
             description: string;
+            /** Image Url */
+            image_url?: string | null;
             /**
              * Kind
-             * @enum {string}
+             * @description what the item is; without it, taken from resource_type (README: DaoDao's fields)
              */
-            kind: "course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other";
+            kind?: ("course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other") | null;
             /**
              * Language
              * @default zh-TW
@@ -860,9 +894,19 @@ export interface components {
              * @default all
              * @enum {string}
              */
-            level: "beginner" | "intermediate" | "advanced" | "all";
+            level: "beginner" | "intermediate" | "advanced" | "expert" | "all";
             /** Owner Id */
             owner_id?: string | null;
+            /**
+             * Resource Type
+             * @description DaoDao's resource type
+             */
+            resource_type?: ("learning_platform_app" | "learning_tools" | "books_articles" | "video_content" | "podcast_content" | "workshops_courses" | "professional_certificates" | "community_organization") | null;
+            /**
+             * Subcategory
+             * @description the subcategory (小分類)
+             */
+            subcategory?: string | null;
             /**
              * Tags
              * @default []
@@ -1100,23 +1144,56 @@ export interface components {
         };
         /** SearchHit */
         SearchHit: {
+            /** Category */
+            category?: string | null;
+            /** Cost */
+            cost?: string | null;
+            /**
+             * Duration Days
+             * @description a practice's length
+             */
+            duration_days?: number | null;
             /** Id */
             id: string;
+            /** Image Url */
+            image_url?: string | null;
             /**
              * Kind
              * @enum {string}
              */
             kind: "course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other";
+            /** Level */
+            level?: string | null;
             /** Matched */
             matched: ("semantic" | "keyword")[];
-            /** Score */
+            /**
+             * Matched Fields
+             * @description the fields that share a word with q: a practice's notes too
+             * @default []
+             */
+            matched_fields: ("title" | "tags" | "description" | "notes")[];
+            /** Resource Type */
+            resource_type?: string | null;
+            /**
+             * Score
+             * @description relevance; 0 when browsing without q
+             */
             score: number;
             /** Snippet */
             snippet: string;
+            /**
+             * Status
+             * @description a practice's status
+             */
+            status?: string | null;
+            /** Subcategory */
+            subcategory?: string | null;
             /** Tags */
             tags: string[];
             /** Title */
             title: string;
+            /** Updated At */
+            updated_at?: string | null;
             /** Url */
             url: string | null;
         };
@@ -1128,6 +1205,13 @@ export interface components {
              * @default false
              */
             degraded: boolean;
+            /**
+             * Facets
+             * @description for each field asked for in `facets`, its commonest values and how many items under the same filters hold each
+             */
+            facets?: {
+                [key: string]: components["schemas"]["FacetCount"][];
+            } | null;
             /** Hits */
             hits: components["schemas"]["SearchHit"][];
             /**
@@ -1139,8 +1223,16 @@ export interface components {
             next_cursor: string | null;
             /** Offset */
             offset: number;
-            /** Query */
-            query: string;
+            /**
+             * Query
+             * @description q as searched; null when browsing
+             */
+            query: string | null;
+            /**
+             * Sort
+             * @enum {string}
+             */
+            sort: "relevance" | "updated" | "created";
         };
         /** SimilarPage */
         SimilarPage: {
@@ -3399,15 +3491,28 @@ export interface operations {
     };
     search_v1_search_get: {
         parameters: {
-            query: {
-                /** @description what to look for, 1-500 characters */
-                q: string;
+            query?: {
+                /** @description what to look for, 1-500 characters; leave out to browse */
+                q?: string | null;
                 mode?: "hybrid" | "semantic" | "keyword";
                 kind?: ("course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other")[] | null;
                 tags?: string[] | null;
+                /** @description any: one of the tags; all: every one */
+                tags_mode?: "any" | "all";
                 category?: string | null;
-                level?: ("beginner" | "intermediate" | "advanced" | "all")[] | null;
+                subcategory?: string | null;
+                level?: ("beginner" | "intermediate" | "advanced" | "expert" | "all")[] | null;
                 language?: string[] | null;
+                resource_type?: ("learning_platform_app" | "learning_tools" | "books_articles" | "video_content" | "podcast_content" | "workshops_courses" | "professional_certificates" | "community_organization")[] | null;
+                cost?: ("free" | "partial_free" | "paid")[] | null;
+                /** @description a practice's status: only active and completed ones are ever listed */
+                status?: ("active" | "completed")[] | null;
+                /** @description a practice's length in days: 21, 7-30, 7- or -30 */
+                duration_days?: string | null;
+                /** @description relevance (the default with q) or updated (without) */
+                sort?: ("relevance" | "updated" | "created") | null;
+                /** @description fields to count values of, comma-separated: kind, tags, category, subcategory, level, language, resource_type, cost, status */
+                facets?: string[] | null;
                 limit?: number;
                 offset?: number;
                 cursor?: string | null;

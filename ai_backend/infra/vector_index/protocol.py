@@ -25,7 +25,10 @@ Fusion = Literal["dbsf", "rrf"]
 # Point ids are derived from the main backend's string ids; uuid5 keeps that stable everywhere.
 POINT_NAMESPACE = uuid.UUID("6f1c1f7e-2d8b-4b64-9a55-0d7a0c9e2b11")
 # Payload fields that filters and facets use; both backends keep a keyword index on each.
-KEYWORD_FIELDS = ("kind", "tags", "category", "level", "language", "owner_id", "status")
+KEYWORD_FIELDS = (
+    *("kind", "tags", "category", "subcategory", "level", "language", "owner_id"),
+    *("status", "resource_type", "cost"),
+)
 # Numeric payload fields that range filters and browse orders use, each with its own index.
 INTEGER_FIELDS = ("duration_days",)
 FLOAT_FIELDS = ("updated", "created")
