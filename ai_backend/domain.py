@@ -34,7 +34,26 @@ Visibility = Literal["public", "private", "hidden"]
 PracticePrivacy = Literal["private", "public", "delayed"]
 PracticeStatus = Literal["draft", "not_started", "active", "completed", "archived"]
 Mood = Literal["give_up", "frustrated", "bored", "neutral", "good", "happy"]
-EventType = Literal["view", "like", "bookmark", "complete", "checkin", "dislike", "hide"]
+# What a member does: to an item (DaoDao's four reactions 加油 啟發 共鳴 好奇 among them; `copy`
+# copies a practice), or to another member (`follow`).
+EventType = Literal[
+    "view",
+    "like",
+    "bookmark",
+    "complete",
+    "checkin",
+    "dislike",
+    "hide",
+    "cheer",
+    "inspired",
+    "resonate",
+    "curious",
+    "comment",
+    "copy",
+    "follow",
+]
+# The one event type whose target is a member, not an item.
+MEMBER_EVENTS: tuple[str, ...] = ("follow",)
 FeedbackKind = Literal["checkin_encouragement", "weekly_summary", "completion_insight"]
 FeedbackStatus = Literal["queued", "running", "succeeded", "failed"]
 

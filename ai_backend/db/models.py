@@ -175,6 +175,12 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint(_one_of("type", EVENT_TYPES), name="type_valid"),
+        # A follow names a member; every other event names an item.
+        CheckConstraint(
+            "(type = 'follow' AND target_user_id IS NOT NULL AND item_id IS NULL)"
+            " OR (type <> 'follow' AND item_id IS NOT NULL AND target_user_id IS NULL)",
+            name="one_target",
+        ),
         Index("ix_events_user_id_occurred_at", "user_id", "occurred_at"),
         # Recommendations exclude disliked and hidden items on every request.
         Index(
@@ -187,7 +193,12 @@ class Event(Base):
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    item_id: Mapped[str] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[str | None] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), index=True
+    )
+    target_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     type: Mapped[str] = mapped_column(String(16))
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -3,7 +3,7 @@ function works in the session it is given; the unit of work around it commits.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -24,6 +24,40 @@ async def insert_events(session: AsyncSession, events: Iterable[dict[str, Any]])
         .returning(EventRow.user_id)
     )
     return list((await session.scalars(statement)).all())
+
+
+# Events that are a member's standing reaction to an item (views and check-ins are history,
+# not a state a card shows).
+STATE_TYPES = (
+    *("like", "bookmark", "complete", "dislike", "hide"),
+    *("cheer", "inspired", "resonate", "curious", "comment", "copy"),
+)
+
+
+async def delete_event(session: AsyncSession, event_id: str) -> str | None:
+    """Delete an event; the member whose it was."""
+    return await session.scalar(
+        delete(EventRow).where(EventRow.id == event_id).returning(EventRow.user_id)
+    )
+
+
+async def events_on(
+    session: AsyncSession, user_id: str, item_ids: Sequence[str]
+) -> dict[str, list[EventRow]]:
+    """The member's standing events on each of these items, newest first."""
+    query = (
+        select(EventRow)
+        .where(
+            EventRow.user_id == user_id,
+            EventRow.item_id.in_(item_ids),
+            EventRow.type.in_(STATE_TYPES),
+        )
+        .order_by(EventRow.occurred_at.desc(), EventRow.id)
+    )
+    found: dict[str, list[EventRow]] = {}
+    for event in await session.scalars(query):
+        found.setdefault(str(event.item_id), []).append(event)
+    return found
 
 
 async def delete_checkin(session: AsyncSession, practice_id: str, checkin_id: str) -> str | None:
@@ -50,9 +84,11 @@ async def history(session: AsyncSession, user_id: str, *, limit: int = 2000) -> 
     if len(rows) == limit:
         # Beyond the ranking window, older items are still excluded, seen or not.
         older = await session.scalars(
-            select(EventRow.item_id).where(EventRow.user_id == user_id).distinct()
+            select(EventRow.item_id)
+            .where(EventRow.user_id == user_id, EventRow.item_id.is_not(None))
+            .distinct()
         )
-        excluded.update(older)
+        excluded.update(i for i in older if i is not None)
     owned = await session.scalars(select(Item.id).where(Item.owner_id == user_id))
     excluded.update(owned)
     return History(actions=done, excluded=frozenset(excluded))

@@ -5,9 +5,23 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, Field, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from ai_backend.domain import CHECKIN_NOTE_MAX, MAX_BATCH_ITEMS, EventType, Mood
+from ai_backend.domain import (
+    CHECKIN_NOTE_MAX,
+    MAX_BATCH_ITEMS,
+    MAX_PAGE,
+    MEMBER_EVENTS,
+    EventType,
+    Mood,
+)
 from ai_backend.schemas import EntityId, RequestBody, Tags
 
 # Photos a check-in may carry, as DaoDao allows.
@@ -45,11 +59,27 @@ CLOCK_SKEW = timedelta(days=1)
 class Event(RequestBody):
     id: EntityId
     user_id: EntityId
-    item_id: EntityId
     type: EventType
+    item_id: EntityId | None = Field(
+        default=None, description="the item, for every type but follow"
+    )
+    target_user_id: EntityId | None = Field(
+        default=None, description="the member followed, for a follow only"
+    )
     occurred_at: AwareDatetime = Field(
         description="ISO 8601 with a time zone, from 2000-01-01 to a day from now"
     )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Event:
+        if self.type in MEMBER_EVENTS:
+            if self.target_user_id is None or self.item_id is not None:
+                raise ValueError(f"a {self.type} names target_user_id (a member), not item_id")
+            if self.target_user_id == self.user_id:
+                raise ValueError("target_user_id: a member cannot follow themself")
+        elif self.item_id is None or self.target_user_id is not None:
+            raise ValueError(f"a {self.type} names item_id (an item), not target_user_id")
+        return self
 
     @field_validator("occurred_at")
     @classmethod
@@ -71,3 +101,25 @@ class EventsResult(BaseModel):
     received: int = Field(description="events in the request")
     created: int = Field(description="events stored by this request")
     duplicates: int = Field(description="events already stored under the same id (ignored)")
+
+
+class Reaction(BaseModel):
+    id: str = Field(description="the event's id: DELETE /v1/events/{id} retracts it")
+    type: EventType
+    occurred_at: datetime
+
+
+class ItemReactions(BaseModel):
+    item_id: str
+    reactions: list[Reaction] = Field(description="the member's events on the item, newest first")
+
+
+class ReactionState(BaseModel):
+    """What a member has done to each item asked about (views and check-ins aside)."""
+
+    user_id: str
+    items: list[ItemReactions]
+
+
+# Items one state request may ask about.
+MAX_STATE_ITEMS = MAX_PAGE

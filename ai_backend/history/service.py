@@ -10,10 +10,18 @@ from ai_backend.db import practice_items
 from ai_backend.db.models import Checkin, Item, Practice, User
 from ai_backend.db.rows import known_ids, status_of, upsert_rows
 from ai_backend.db.uow import UnitOfWork
-from ai_backend.errors import Conflict, Invalid, NotFound, UnknownOwner
+from ai_backend.errors import Conflict, Invalid, NotFound, UnknownOwner, UnknownUser
 from ai_backend.events import Events, ItemsChanged, ProfilesChanged
 from ai_backend.history import repository as rows
-from ai_backend.history.schemas import CheckinWrite, Event, EventBatch, EventsResult
+from ai_backend.history.schemas import (
+    CheckinWrite,
+    Event,
+    EventBatch,
+    EventsResult,
+    ItemReactions,
+    Reaction,
+    ReactionState,
+)
 from ai_backend.schemas import WriteResult
 
 # Names listed in an error message before "and N more".
@@ -48,7 +56,8 @@ class HistoryService:
         for event in batch.events:
             first.setdefault(event.id, event)
         users = {e.user_id for e in first.values()}
-        items = {e.item_id for e in first.values()}
+        users |= {e.target_user_id for e in first.values() if e.target_user_id}
+        items = {e.item_id for e in first.values() if e.item_id}
         problems = []
         if missing := users - await known_ids(uow.session, User, users):
             problems.append(_listing("unknown user_id", list(missing)))
@@ -64,6 +73,34 @@ class HistoryService:
             received=len(batch.events),
             created=len(created),
             duplicates=len(batch.events) - len(created),
+        )
+
+    async def retract_event(self, uow: UnitOfWork, event_id: str) -> None:
+        """Take an event back (an un-like, an unfollow): it no longer counts, at once.
+        Retracting one that is gone is fine."""
+        user_id = await rows.delete_event(uow.session, event_id)
+        if user_id is not None:
+            self._changed(uow, [user_id])
+
+    async def reactions(
+        self, uow: UnitOfWork, user_id: str, item_ids: Sequence[str]
+    ) -> ReactionState:
+        """The member's current events on each of these items, for the cards they see."""
+        if not await known_ids(uow.session, User, {user_id}):
+            raise UnknownUser(user_id)
+        found = await rows.events_on(uow.session, user_id, item_ids)
+        return ReactionState(
+            user_id=user_id,
+            items=[
+                ItemReactions(
+                    item_id=item_id,
+                    reactions=[
+                        Reaction(id=e.id, type=e.type, occurred_at=e.occurred_at)
+                        for e in found.get(item_id, [])
+                    ],
+                )
+                for item_id in item_ids
+            ],
         )
 
     async def write_checkin(

@@ -34,10 +34,12 @@ class Candidate:
     # Searches that found it (with the practice behind a practice search); their reasons are
     # worked out from the item's payload once it is among the few to show.
     origins: list[tuple[str, Practice | None]] = field(default_factory=list)
+    # Below 1 when the member disliked something like it.
+    damping: float = 1.0
 
     @property
     def score(self) -> float:
-        return sum(SOURCE_WEIGHTS[s] * v for s, v in self.scores.items())
+        return self.damping * sum(SOURCE_WEIGHTS[s] * v for s, v in self.scores.items())
 
     def shown_reasons(self) -> list[Reason]:
         """Reasons of the sources that carried the candidate, strongest source first."""

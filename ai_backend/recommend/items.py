@@ -14,7 +14,7 @@ import numpy as np
 from ai_backend.db.models import Practice, User
 from ai_backend.history.actions import History
 from ai_backend.infra.keywords import KeywordEncoder
-from ai_backend.infra.vector_index import StoredPoint, VectorIndex
+from ai_backend.infra.vector_index import SearchRequest, StoredPoint, VectorIndex
 from ai_backend.recommend.diversity import mmr
 from ai_backend.recommend.explain import item_result, search_reasons
 from ai_backend.recommend.fusion import Candidate, Pool
@@ -36,6 +36,13 @@ from ai_backend.recommend.sources import (
 )
 
 logger = logging.getLogger(__name__)
+# The latest dislikes whose alike neighbours are pushed down, how many neighbours each has, and
+# how far down: the nearest ten to under a third of their score, the next ten to two thirds.
+DISLIKES = 10
+NEIGHBOURS = 20
+NEAREST = 10
+NEAREST_DAMPING = 0.3
+NEAR_DAMPING = 0.65
 
 
 @dataclass(frozen=True)
@@ -60,12 +67,14 @@ class ItemRanker:
         keywords: KeywordEncoder,
         half_life_days: float,
         diversity: float,
+        alike_cosine: float = 0.95,
     ) -> None:
         self.items = items
         self.people = people
         self.keywords = keywords
         self.half_life_days = half_life_days
         self.diversity = diversity
+        self.alike_cosine = alike_cosine
         self.references = ReferenceScores(items)
 
     async def rank(self, ask: Ask, model: CollaborativeModel) -> tuple[list[Recommendation], bool]:
@@ -84,6 +93,8 @@ class ItemRanker:
         if not await self._search_into(pool, searches, scale=trust.others):
             degraded = True
         pool.add_with_reason("popular", popular(model, excluded, kinds, max(ask.limit * 3, 30)))
+        if not await self._push_down_disliked(pool, ask.history):
+            degraded = True
         try:
             chosen, points = await self._choose(pool, ask.limit, kinds)
         except Exception:
@@ -141,6 +152,37 @@ class ItemRanker:
             for candidate in pool.add(search.source, result, scale=scale).values():
                 candidate.origins.append((search.source, search.practice))
         return complete
+
+    async def _push_down_disliked(self, pool: Pool, history: History) -> bool:
+        """Damp the candidates nearest in meaning to what the member disliked lately, if they
+        are alike (a catalogue of few items has unlike nearest neighbours): a 👎 says "less like
+        this", not only "not this one". False when the index failed."""
+        disliked = list(dict.fromkeys(a.item_id for a in history.actions if a.type == "dislike"))
+        if not disliked:
+            return True
+        try:
+            points = await self.items.fetch(disliked[:DISLIKES])
+            searches = [
+                SearchRequest(
+                    mode="semantic",
+                    limit=NEIGHBOURS,
+                    dense=list(point.vector),
+                    exclude=[key],
+                    payload_fields=(),
+                )
+                for key, point in points.items()
+            ]
+            found = await asyncio.gather(*(self.items.search(s) for s in searches))
+        except Exception:
+            logger.exception("vector index unavailable for a member's dislikes")
+            return False
+        for hits in found:
+            for rank, hit in enumerate(hits):
+                candidate = pool.candidates.get(hit.key)
+                if candidate is not None and hit.score >= self.alike_cosine:
+                    damping = NEAREST_DAMPING if rank < NEAREST else NEAR_DAMPING
+                    candidate.damping = min(candidate.damping, damping)
+        return True
 
     async def _choose(
         self, pool: Pool, limit: int, kinds: set[str]

@@ -50,9 +50,11 @@ class PeopleRanker:
 
     async def rank(self, request: RecommendRequest) -> tuple[list[Recommendation], bool]:
         """The member's people, best first; and whether the people index failed."""
-        excluded = {request.user_id, *request.exclude}
         async with self.sessions() as session:
             user = await repository.member(session, request.user_id)
+            # Members they already follow are found already.
+            followed = await repository.followed(session, user.id)
+            excluded = {request.user_id, *request.exclude, *followed}
             overlapping = await repository.overlapping_people(session, user, excluded)
             shared_items = await repository.co_learners(session, user.id, excluded)
             own_tags = await repository.practice_tags(session, [user.id])

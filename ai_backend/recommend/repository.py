@@ -27,6 +27,12 @@ async def discoverable(session: AsyncSession, user_ids: list[str]) -> dict[str, 
     return {u.id: u for u in await session.scalars(query)}
 
 
+async def followed(session: AsyncSession, user_id: str) -> set[str]:
+    """The members this member follows."""
+    query = select(Event.target_user_id).where(Event.user_id == user_id, Event.type == "follow")
+    return {t for t in await session.scalars(query) if t is not None}
+
+
 async def overlapping_people(session: AsyncSession, user: User, excluded: set[str]) -> list[str]:
     """Discoverable members who share an interest, a tag or the professional field."""
     conditions: list[ColumnElement[bool]] = []

@@ -39,6 +39,7 @@ class Recommender:
         models: ModelRefresher,
         half_life_days: float,
         diversity: float,
+        alike_cosine: float = 0.95,
         rebuilding: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions = sessions
@@ -50,6 +51,7 @@ class Recommender:
             keywords=keywords,
             half_life_days=half_life_days,
             diversity=diversity,
+            alike_cosine=alike_cosine,
         )
         self.people = PeopleRanker(sessions=sessions, people=people, keywords=keywords)
         # Whether this process is refilling an index: answers may lack items, so not cached.

@@ -155,10 +155,32 @@ export interface paths {
          * @description Record up to 1,000 learning-history events, idempotently by event id.
          *
          *     The batch is all or nothing: an unknown user or item rejects it with 422 and stores nothing.
-         *     `dislike` and `hide` exclude the item for that member for good, from the next response on.
+         *     `dislike` and `hide` exclude the item for that member from the next response on, and a
+         *     dislike pushes down items like it. `follow` names `target_user_id`, every other type
+         *     `item_id`. `DELETE /v1/events/{id}` takes an event back.
          */
         post: operations["post_events_v1_events_post"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events/{event_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete Event
+         * @description Retract an event (an un-like, an unfollow; idempotent): it stops counting at once.
+         */
+        delete: operations["delete_event_v1_events__event_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -496,6 +518,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{user_id}/reactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reactions
+         * @description The member's own reactions on each item: which of 加油, 啟發, 共鳴, 好奇, like, bookmark
+         *     and the rest they have given, with the event ids that retract them.
+         */
+        get: operations["reactions_v1_users__user_id__reactions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{user_id}/recommendations": {
         parameters: {
             query?: never;
@@ -624,8 +667,11 @@ export interface components {
         Event: {
             /** Id */
             id: string;
-            /** Item Id */
-            item_id: string;
+            /**
+             * Item Id
+             * @description the item, for every type but follow
+             */
+            item_id?: string | null;
             /**
              * Occurred At
              * Format: date-time
@@ -633,10 +679,15 @@ export interface components {
              */
             occurred_at: string;
             /**
+             * Target User Id
+             * @description the member followed, for a follow only
+             */
+            target_user_id?: string | null;
+            /**
              * Type
              * @enum {string}
              */
-            type: "view" | "like" | "bookmark" | "complete" | "checkin" | "dislike" | "hide";
+            type: "view" | "like" | "bookmark" | "complete" | "checkin" | "dislike" | "hide" | "cheer" | "inspired" | "resonate" | "curious" | "comment" | "copy" | "follow";
             /** User Id */
             user_id: string;
         };
@@ -786,6 +837,16 @@ export interface components {
              * @description ItemBatchEntry objects: an item's fields plus its `id`
              */
             items: unknown[];
+        };
+        /** ItemReactions */
+        ItemReactions: {
+            /** Item Id */
+            item_id: string;
+            /**
+             * Reactions
+             * @description the member's events on the item, newest first
+             */
+            reactions: components["schemas"]["Reaction"][];
         };
         /** ItemRead */
         ItemRead: {
@@ -1022,6 +1083,34 @@ export interface components {
             template_id?: string | null;
             /** Title */
             title: string;
+            /** User Id */
+            user_id: string;
+        };
+        /** Reaction */
+        Reaction: {
+            /**
+             * Id
+             * @description the event's id: DELETE /v1/events/{id} retracts it
+             */
+            id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
+            /**
+             * Type
+             * @enum {string}
+             */
+            type: "view" | "like" | "bookmark" | "complete" | "checkin" | "dislike" | "hide" | "cheer" | "inspired" | "resonate" | "curious" | "comment" | "copy" | "follow";
+        };
+        /**
+         * ReactionState
+         * @description What a member has done to each item asked about (views and check-ins aside).
+         */
+        ReactionState: {
+            /** Items */
+            items: components["schemas"]["ItemReactions"][];
             /** User Id */
             user_id: string;
         };
@@ -1898,6 +1987,108 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["EventsResult"];
                 };
+            };
+            /** @description the request body could not be read as UTF-8 JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or one that is malformed, forged, expired or for another issuer */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token lacks the scope this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an id in the path or body names nothing that exists */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the input is invalid; `details` lists each field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a rate limit or quota is spent; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_event_v1_events__event_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the event's id */
+                event_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description the request body could not be read as UTF-8 JSON */
             400: {
@@ -4057,6 +4248,113 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PracticeList"];
+                };
+            };
+            /** @description the request body could not be read as UTF-8 JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or one that is malformed, forged, expired or for another issuer */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token lacks the scope this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an id in the path or body names nothing that exists */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the input is invalid; `details` lists each field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a rate limit or quota is spent; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    reactions_v1_users__user_id__reactions_get: {
+        parameters: {
+            query: {
+                /** @description the items, comma-separated or repeated; at most 100 */
+                item_ids: string[];
+            };
+            header?: never;
+            path: {
+                /** @description the main backend's id */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReactionState"];
                 };
             };
             /** @description the request body could not be read as UTF-8 JSON */

@@ -100,7 +100,8 @@ async def test_notes_are_read_as_privacy_allows(
     # Completed: now the note is found too, and the hit says the note matched.
     await put_practice(client, auth, unique, **{**body, "status": "completed"})
     assert await found(client, auth, note_word) == [item]
-    hit = (await client.get("/v1/search", params={"q": note_word}, headers=auth("read"))).json()
+    params = {"q": note_word, "mode": "keyword"}
+    hit = (await client.get("/v1/search", params=params, headers=auth("read"))).json()
     assert hit["hits"][0]["matched_fields"] == ["notes"]
     # Private: nothing, notes included.
     await put_practice(

@@ -51,7 +51,8 @@ async def test_browse_lists_by_latest_change_and_by_creation(
     await showcase(client, auth, unique)
     ids = [f"practice:p{n}-{unique}" for n in (1, 2, 3, 4)]
     latest = await browse(client, auth, tags=unique)
-    assert latest["query"] is None and latest["sort"] == "updated"
+    assert latest["query"] is None
+    assert latest["sort"] == "updated"
     assert [h["id"] for h in latest["hits"]] == ids[::-1]
     assert all(h["score"] == 0 for h in latest["hits"])
     # A check-in is a change: its practice comes first.
