@@ -102,11 +102,22 @@ def notes_shared(privacy: str, status: str) -> bool:
     return privacy == "public" and status in SHOWN_STATUSES
 
 
+def fields_of(user: Any) -> list[str]:
+    """A member's professional fields: the list, and the single field older profiles send."""
+    named = [*(getattr(user, "professional_fields", None) or []), user.professional_field or ""]
+    seen: dict[str, str] = {}
+    for name in named:
+        if name.strip():
+            seen.setdefault(name.strip().casefold(), name.strip())
+    return list(seen.values())
+
+
 def profile_text(user: Any) -> str:
-    """What a member says about themself: interests, field, tags and bio."""
+    """What a member says about themself: interests, fields, position, tags and bio."""
     parts = [
         " ".join(user.interests),
-        user.professional_field or "",
+        " ".join(fields_of(user)),
+        getattr(user, "position", None) or "",
         " ".join(user.tags),
         user.bio,
     ]

@@ -280,6 +280,7 @@ def build_recommender(infra: Infrastructure, *, rebuilding: Callable[[], bool]) 
         models=models,
         half_life_days=settings.reco_half_life_days,
         diversity=settings.reco_diversity,
+        embedder=infra.embedder,
         alike_cosine=infra.embedder.alike_cosine,
         rebuilding=rebuilding,
     )

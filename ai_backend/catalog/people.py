@@ -19,7 +19,7 @@ from ai_backend.catalog.indexing import Refilling, index_layout, unindexed
 from ai_backend.db.models import User
 from ai_backend.db.points import digest
 from ai_backend.db.uow import unit_of_work
-from ai_backend.domain import profile_text
+from ai_backend.domain import fields_of, profile_text
 from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import VectorIndex, VectorPoint
@@ -28,7 +28,7 @@ from ai_backend.infra.vector_index import VectorIndex, VectorPoint
 PEOPLE_FIELDS = ("discoverable",)
 PEOPLE_LAYOUT = "daodao-people-v1"
 # Bumped whenever `profile_text` changes what a member's vectors stand for.
-PROFILE_TEXT = "interests-field-tags-bio-v1"
+PROFILE_TEXT = "interests-fields-position-tags-bio-v2"
 BATCH = 256
 
 
@@ -43,6 +43,9 @@ def profile_payload(user: Any) -> dict[str, Any]:
         "interests": list(user.interests),
         "tags": list(user.tags),
         "professional_field": user.professional_field,
+        "professional_fields": fields_of(user),
+        "location": user.location,
+        "education_stage": user.education_stage,
     }
 
 

@@ -115,7 +115,25 @@ class UserWrite(RequestBody):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
     ]
     bio: Annotated[str, Field(max_length=5_000)] = ""
-    professional_field: Annotated[str, StringConstraints(max_length=200)] | None = None
+    professional_field: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        default=None, description="one field; professional_fields takes several"
+    )
+    professional_fields: Annotated[
+        list[
+            Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        ],
+        Field(max_length=10),
+    ] = []
+    position: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = (
+        Field(default=None, description="what they do: 學生, 工程師, 老師, ...")
+    )
+    education_stage: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)] | None
+    ) = Field(default=None, description="DaoDao's 教育階段, such as 大學 or 高中")
+    location: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+        | None
+    ) = Field(default=None, description="where they learn, such as 台北市")
     interests: Tags = []
     tags: Tags = []
     locale: Language = "zh-TW"

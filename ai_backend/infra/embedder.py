@@ -102,6 +102,8 @@ class Embedder:
         # A passage-passage cosine at which two items are alike (two lessons of one course, not
         # two courses of one school): e5 puts unrelated items near 0.87, MiniLM near 0.2.
         self.alike_cosine = 0.95 if self.prefixes["query"] else 0.6
+        # ... and one at which two passages are related at all (two texts on learning Japanese).
+        self.related_passages = 0.88 if self.prefixes["query"] else 0.3
         self.dimension = self._encoder.dimension
         # The model already uses every core for one batch; two at once only thrash.
         self._lock = threading.Lock()

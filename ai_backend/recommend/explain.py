@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ai_backend.db.models import Practice, User
+from ai_backend.domain import fields_of
 from ai_backend.infra.vector_index import StoredPoint
 from ai_backend.recommend.diversity import unit
 from ai_backend.recommend.fusion import Candidate
@@ -51,11 +52,12 @@ def search_reasons(
         reasons.append(Reason(code="interest", detail=detail))
     if shared := overlap(tags, user.tags):
         reasons.append(Reason(code="tag_match", detail=phrases.say("your_tags", names=shared)))
-    field_name = user.professional_field or ""
-    text = f"{payload.get('title', '')} {' '.join(tags)} {payload.get('category')}"
-    if field_name and field_name.casefold() in text.casefold():
-        detail = phrases.say("your_field", field=field_name)
-        reasons.append(Reason(code="professional_field", detail=detail))
+    text = f"{payload.get('title', '')} {' '.join(tags)} {payload.get('category')}".casefold()
+    for field_name in fields_of(user):
+        if field_name.casefold() in text:
+            detail = phrases.say("your_field", field=field_name)
+            reasons.append(Reason(code="professional_field", detail=detail))
+            break
     if source == "content":
         reasons.append(Reason(code="similar_to", detail=""))
     elif source == "tags" and not reasons:

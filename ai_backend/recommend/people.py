@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.db.models import Practice, User
-from ai_backend.domain import profile_text
+from ai_backend.domain import fields_of, profile_text
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import Mode, SearchRequest, VectorHit, VectorIndex
 from ai_backend.recommend import repository
@@ -58,7 +58,7 @@ class PeopleRanker:
             overlapping = await repository.overlapping_people(session, user, excluded)
             shared_items = await repository.co_learners(session, user.id, excluded)
             own_tags = await repository.practice_tags(session, [user.id])
-        semantic, degraded = await self._close_profiles(user, excluded)
+        semantic, degraded = await self.close_profiles(user, excluded)
         scores: dict[str, dict[str, float]] = {}
         for key, value in normalised([(h.key, h.score) for h in semantic]):
             scores.setdefault(key, {})["profile"] = value
@@ -82,7 +82,7 @@ class PeopleRanker:
         results.sort(key=lambda r: (-r.score, r.id))
         return results[: request.limit], degraded
 
-    async def _close_profiles(self, user: User, excluded: Set[str]) -> tuple[list[VectorHit], bool]:
+    async def close_profiles(self, user: User, excluded: Set[str]) -> tuple[list[VectorHit], bool]:
         """The discoverable members whose profiles read closest to this one's."""
         text = profile_text(user)
         if not text:
@@ -133,14 +133,15 @@ def _suggest(
     if shared := overlap(other.tags, user.tags):
         score += 0.1 * min(len(shared), 3) / 3
         reasons.append(Reason(code="tag_match", detail=phrases.say("shares_tags", names=shared)))
-    if (
-        user.professional_field
-        and other.professional_field
-        and user.professional_field.casefold() == other.professional_field.casefold()
-    ):
+    theirs = {f.casefold(): f for f in fields_of(other)}
+    if same := [theirs[f.casefold()] for f in fields_of(user) if f.casefold() in theirs]:
         score += 0.2
-        detail = phrases.say("same_field", field=other.professional_field)
+        detail = phrases.say("same_field", field=same[0])
         reasons.append(Reason(code="professional_field", detail=detail))
+    if user.location and other.location and user.location.casefold() == other.location.casefold():
+        score += 0.1
+        detail = phrases.say("same_place", field=other.location)
+        reasons.append(Reason(code="location", detail=detail))
     for practice in practices:
         if {t.casefold() for t in practice.tags} & circle.mine:
             score += 0.2

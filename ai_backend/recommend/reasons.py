@@ -44,10 +44,19 @@ MESSAGES: dict[str, dict[ReasonLocale, str]] = {
     },
     "shares_tags": {"en": "shares your tags: {names}", "zh-TW": "和你有相同的標籤：{names}"},
     "same_field": {"en": "also works in {field}", "zh-TW": "也在「{field}」領域"},
+    "same_place": {"en": "also learns in {field}", "zh-TW": "也在{field}學習"},
     "is_practising": {"en": "is practising {title}", "zh-TW": "正在進行{title}"},
     "same_items": {
         "en": "learned from {count} of the same items",
         "zh-TW": "和你學過 {count} 個相同的資源",
+    },
+    "same_template": {
+        "en": "is doing the same template: {title}",
+        "zh-TW": "也在做同一個主題範本{title}",
+    },
+    "similar_practice": {
+        "en": "is practising something close: {title}",
+        "zh-TW": "正在實踐相近的主題{title}",
     },
     "close_profile": {
         "en": "their profile is close to yours",

@@ -6,12 +6,14 @@ from sqlalchemy import ColumnElement, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ai_backend.db.models import Event, Practice, TagList, User
+from ai_backend.domain import SHOWN_STATUSES, fields_of
 from ai_backend.errors import UnknownUser
 from ai_backend.history.actions import NEGATIVE
 
 # Members found by a shared interest, tag or field; and by shared items.
 OVERLAPPING = 200
 CO_LEARNERS = 50
+TEMPLATE_PARTNERS = 100
 
 
 async def member(session: AsyncSession, user_id: str) -> User:
@@ -40,8 +42,9 @@ async def overlapping_people(session: AsyncSession, user: User, excluded: set[st
         conditions.append(User.interests.op("&&")(literal(user.interests, TagList)))
     if user.tags:
         conditions.append(User.tags.op("&&")(literal(user.tags, TagList)))
-    if user.professional_field:
-        conditions.append(func.lower(User.professional_field) == user.professional_field.lower())
+    if fields := fields_of(user):
+        conditions.append(func.lower(User.professional_field).in_([f.lower() for f in fields]))
+        conditions.append(User.professional_fields.op("&&")(literal(fields, TagList)))
     if not conditions:
         return []
     query = (
@@ -106,4 +109,25 @@ async def _ongoing(
         query = query.where(
             Practice.privacy.in_(("public", "delayed")), Practice.status == "active"
         )
+    return list((await session.scalars(query)).all())
+
+
+async def template_practices(
+    session: AsyncSession, practice: Practice, excluded: set[str]
+) -> list[Practice]:
+    """Others' practices made from the same template that others may see, newest first."""
+    if practice.template_id is None:
+        return []
+    query = (
+        select(Practice)
+        .where(
+            Practice.template_id == practice.template_id,
+            Practice.id != practice.id,
+            Practice.owner_id.not_in(excluded),
+            Practice.privacy.in_(("public", "delayed")),
+            Practice.status.in_(SHOWN_STATUSES),
+        )
+        .order_by(Practice.updated_at.desc())
+        .limit(TEMPLATE_PARTNERS)
+    )
     return list((await session.scalars(query)).all())

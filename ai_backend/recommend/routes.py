@@ -21,6 +21,7 @@ from ai_backend.recommend.request import RecommendRequest
 from ai_backend.recommend.schemas import (
     MAX_EXCLUDE,
     ModelState,
+    PartnerPage,
     RecommendationPage,
     RecommendQuery,
     Target,
@@ -44,6 +45,30 @@ def _request(query: RecommendQuery) -> RecommendRequest:
 
 async def _answer(recommender: Recommender, query: RecommendQuery) -> Response:
     return Response(await recommender.recommend(_request(query)), media_type=JSON)
+
+
+@router.get("/practices/{practice_id}/partners", response_model=PartnerPage)
+async def partners(
+    practice_id: Annotated[EntityId, Path(description="the practice to find partners for")],
+    _: ReadPrincipal,
+    recommender: RecommenderDep,
+    limit: PageLimit = 10,
+    exclude_ids: Annotated[
+        list[str] | None,
+        Query(max_length=MAX_EXCLUDE, description="members not to suggest (buddies already)"),
+    ] = None,
+    locale: Annotated[
+        ReasonLocale | None,
+        Query(description="the language of the reasons (default: the owner's locale)"),
+    ] = None,
+) -> PartnerPage:
+    """Members to practise with (找夥伴): on a practice from the same template first, then on
+    practices close in meaning, then with close profiles. Never the owner, a member they
+    follow, or one who is not discoverable."""
+    named = (i.strip() for value in exclude_ids or [] for i in value.split(","))
+    return await recommender.partners.find(
+        practice_id, limit=limit, exclude=[i for i in named if i], locale=locale
+    )
 
 
 @router.get("/users/{user_id}/recommendations", response_model=RecommendationPage)

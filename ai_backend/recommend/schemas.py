@@ -20,6 +20,9 @@ ReasonCode = Literal[
     "professional_field",
     "ongoing_practice",
     "popular",
+    "location",
+    "same_template",
+    "similar_practice",
 ]
 CacheState = Literal["hit", "miss", "stale"]
 MAX_EXCLUDE = 500
@@ -69,3 +72,12 @@ class ModelState(BaseModel):
     users: int
     interactions: int
     took_ms: int | None
+
+
+class PartnerPage(BaseModel):
+    practice_id: str
+    partners: list[Recommendation] = Field(
+        description="members to practise with, best first: the same template, then close "
+        "practices, then close profiles"
+    )
+    degraded: bool = Field(description="true when a source failed and the list may be short")

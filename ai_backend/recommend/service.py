@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ai_backend.errors import ServiceUnavailable
 from ai_backend.history import repository as histories
+from ai_backend.infra.embedder import Embedder
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import VectorIndex
 from ai_backend.recommend import repository
 from ai_backend.recommend.cache import ANSWERS, Lookup, RecommendationCache
 from ai_backend.recommend.items import Ask, ItemRanker
+from ai_backend.recommend.partners import PartnerFinder
 from ai_backend.recommend.people import PeopleRanker
 from ai_backend.recommend.refresh import ModelRefresher
 from ai_backend.recommend.request import RecommendRequest, envelope
@@ -39,6 +41,7 @@ class Recommender:
         models: ModelRefresher,
         half_life_days: float,
         diversity: float,
+        embedder: Embedder,
         alike_cosine: float = 0.95,
         rebuilding: Callable[[], bool] = lambda: False,
     ) -> None:
@@ -54,6 +57,9 @@ class Recommender:
             alike_cosine=alike_cosine,
         )
         self.people = PeopleRanker(sessions=sessions, people=people, keywords=keywords)
+        self.partners = PartnerFinder(
+            sessions=sessions, items=items, embedder=embedder, people=self.people
+        )
         # Whether this process is refilling an index: answers may lack items, so not cached.
         self.rebuilding = rebuilding
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ai_backend.db.models import Practice, User
+from ai_backend.domain import fields_of
 from ai_backend.history.actions import History, action_weight
 from ai_backend.infra.keywords import KeywordEncoder
 from ai_backend.infra.vector_index import SearchRequest, StoredPoint, VectorHit, VectorIndex
@@ -179,7 +180,7 @@ def worded_sources(
     of what they did, and each ongoing practice."""
     worded: list[tuple[str, str, Practice | None]] = []
     if profiled and len(weights) < FEW_ACTIONS:
-        words = " ".join([*user.interests, *user.tags, user.professional_field or ""])
+        words = " ".join([*user.interests, *user.tags, *fields_of(user)])
         worded.append(("interest", words, None))
     if profiled and (tags := top_tags(weights, seen)):
         worded.append(("tags", " ".join(tags), None))

@@ -388,6 +388,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/practices/{practice_id}/partners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Partners
+         * @description Members to practise with (找夥伴): on a practice from the same template first, then on
+         *     practices close in meaning, then with close profiles. Never the owner, a member they
+         *     follow, or one who is not discoverable.
+         */
+        get: operations["partners_v1_practices__practice_id__partners_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/recommend": {
         parameters: {
             query?: never;
@@ -1000,6 +1022,21 @@ export interface components {
             /** Users */
             users: number;
         };
+        /** PartnerPage */
+        PartnerPage: {
+            /**
+             * Degraded
+             * @description true when a source failed and the list may be short
+             */
+            degraded: boolean;
+            /**
+             * Partners
+             * @description members to practise with, best first: the same template, then close practices, then close profiles
+             */
+            partners: components["schemas"]["Recommendation"][];
+            /** Practice Id */
+            practice_id: string;
+        };
         /** PracticeList */
         PracticeList: {
             /** Practices */
@@ -1132,7 +1169,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "similar_to" | "collaborative" | "tag_match" | "interest" | "professional_field" | "ongoing_practice" | "popular";
+            code: "similar_to" | "collaborative" | "tag_match" | "interest" | "professional_field" | "ongoing_practice" | "popular" | "location" | "same_template" | "similar_practice";
             /** Detail */
             detail: string;
             /** Ref */
@@ -1354,6 +1391,11 @@ export interface components {
             /** Display Name */
             display_name: string;
             /**
+             * Education Stage
+             * @description DaoDao's 教育階段, such as 大學 or 高中
+             */
+            education_stage?: string | null;
+            /**
              * Interests
              * @default []
              */
@@ -1363,8 +1405,26 @@ export interface components {
              * @default zh-TW
              */
             locale: string;
-            /** Professional Field */
+            /**
+             * Location
+             * @description where they learn, such as 台北市
+             */
+            location?: string | null;
+            /**
+             * Position
+             * @description what they do: 學生, 工程師, 老師, ...
+             */
+            position?: string | null;
+            /**
+             * Professional Field
+             * @description one field; professional_fields takes several
+             */
             professional_field?: string | null;
+            /**
+             * Professional Fields
+             * @default []
+             */
+            professional_fields: string[];
             /**
              * Tags
              * @default []
@@ -3490,6 +3550,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description the request body could not be read as UTF-8 JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or one that is malformed, forged, expired or for another issuer */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token lacks the scope this route needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an id in the path or body names nothing that exists */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the request body is larger than MAX_BODY_BYTES */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the input is invalid; `details` lists each field and why */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a rate limit or quota is spent; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    partners_v1_practices__practice_id__partners_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description members not to suggest (buddies already) */
+                exclude_ids?: string[] | null;
+                /** @description the language of the reasons (default: the owner's locale) */
+                locale?: ("zh-TW" | "en") | null;
+            };
+            header?: never;
+            path: {
+                /** @description the practice to find partners for */
+                practice_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PartnerPage"];
                 };
             };
             /** @description the request body could not be read as UTF-8 JSON */
