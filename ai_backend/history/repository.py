@@ -34,11 +34,14 @@ STATE_TYPES = (
 )
 
 
-async def delete_event(session: AsyncSession, event_id: str) -> str | None:
-    """Delete an event; the member whose it was."""
-    return await session.scalar(
-        delete(EventRow).where(EventRow.id == event_id).returning(EventRow.user_id)
-    )
+async def delete_event(
+    session: AsyncSession, event_id: str, *, user_id: str | None = None
+) -> str | None:
+    """Delete an event (only if it is `user_id`'s, when given); the member whose it was."""
+    statement = delete(EventRow).where(EventRow.id == event_id)
+    if user_id is not None:
+        statement = statement.where(EventRow.user_id == user_id)
+    return await session.scalar(statement.returning(EventRow.user_id))
 
 
 async def events_on(

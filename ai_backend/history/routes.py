@@ -86,9 +86,13 @@ async def delete_event(
     _: WritePrincipal,
     history: HistoryDep,
     uow: UnitOfWorkDep,
+    user_id: Annotated[
+        EntityId | None,
+        Query(description="retract it only if it is this member's (as the gateway does)"),
+    ] = None,
 ) -> None:
     """Retract an event (an un-like, an unfollow; idempotent): it stops counting at once."""
-    await history.retract_event(uow, event_id)
+    await history.retract_event(uow, event_id, user_id=user_id)
 
 
 @events.get("/users/{user_id}/reactions", response_model=ReactionState)

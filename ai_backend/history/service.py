@@ -75,12 +75,14 @@ class HistoryService:
             duplicates=len(batch.events) - len(created),
         )
 
-    async def retract_event(self, uow: UnitOfWork, event_id: str) -> None:
+    async def retract_event(
+        self, uow: UnitOfWork, event_id: str, *, user_id: str | None = None
+    ) -> None:
         """Take an event back (an un-like, an unfollow): it no longer counts, at once.
-        Retracting one that is gone is fine."""
-        user_id = await rows.delete_event(uow.session, event_id)
-        if user_id is not None:
-            self._changed(uow, [user_id])
+        Retracting one that is gone is fine; with `user_id`, only that member's is taken."""
+        owner = await rows.delete_event(uow.session, event_id, user_id=user_id)
+        if owner is not None:
+            self._changed(uow, [owner])
 
     async def reactions(
         self, uow: UnitOfWork, user_id: str, item_ids: Sequence[str]

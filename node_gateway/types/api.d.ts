@@ -2133,7 +2133,10 @@ export interface operations {
     };
     delete_event_v1_events__event_id__delete: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description retract it only if it is this member's (as the gateway does) */
+                user_id?: string | null;
+            };
             header?: never;
             path: {
                 /** @description the event's id */

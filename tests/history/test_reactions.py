@@ -71,6 +71,12 @@ async def test_reactions_are_stored_read_back_and_retracted(
     assert after == {items[0]: sorted(set(kinds) - {"cheer"})}
     denied = await client.delete(f"/v1/events/e-copy-{unique}", headers=auth("read"))
     assert denied.status_code == 403
+    # Scoped to a member, another member's event is left alone.
+    scoped = await client.delete(
+        f"/v1/events/e-copy-{unique}", params={"user_id": "someone-else"}, headers=auth("write")
+    )
+    assert scoped.status_code == 204
+    assert "copy" in (await state(client, auth, user, items[:1]))[items[0]]
 
 
 async def test_a_follow_names_a_member_and_hides_them_from_suggestions(
