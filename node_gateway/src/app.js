@@ -68,7 +68,7 @@ export async function buildApp(config, { logger = true } = {}) {
     timeWindow: 60000,
     // After the session check, so each member has their own budget; before it, each address.
     hook: 'preHandler',
-    keyGenerator: (request) => (request.session ? `member:${request.session.userId}` : `ip:${request.ip}`),
+    keyGenerator: (request) => (request.session?.userId ? `member:${request.session.userId}` : `ip:${request.ip}`),
     errorResponseBuilder: (_request, context) => new GatewayError(429, 'too_many_requests',
       `rate limit of ${context.max} requests per minute reached; retry in ${Math.ceil(context.ttl / 1000)} s`)
   })

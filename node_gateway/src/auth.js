@@ -27,10 +27,26 @@ export function signSession(secret, userId, { ttlSeconds = 8 * 3600, issuer } = 
 }
 
 /**
+ * The member a verified session names: the `memberClaim` claim (`sub` by default; DaoDao's
+ * sessions name the member in `_id`). A session without it, or a temporary user's (`isTemp`),
+ * is anonymous: `userId` null.
+ */
+function memberOf(payload, memberClaim) {
+  if (payload.isTemp === true) return null
+  const value = payload[memberClaim]
+  if (value === undefined || value === null || value === '') return null
+  const id = Number.isInteger(value) ? String(value) : value
+  if (typeof id !== 'string' || !memberId.test(id)) {
+    throw new SessionError(`invalid session token: ${memberClaim} is not a member id`)
+  }
+  return id
+}
+
+/**
  * Verifies session tokens and remembers verified ones until they expire, so a repeat costs a
  * map lookup instead of an HMAC: a token cannot change, so its answer cannot either.
  */
-export function sessionVerifier({ secret, issuer, capacity = 10000 }) {
+export function sessionVerifier({ secret, issuer, memberClaim = 'sub', capacity = 10000 }) {
   const key = encoder.encode(secret)
   const known = new LRUCache({ max: capacity })
 
@@ -39,17 +55,12 @@ export function sessionVerifier({ secret, issuer, capacity = 10000 }) {
     if (seen && Date.now() < seen.expiresAt) return seen
     let payload
     try {
-      ;({ payload } = await jwtVerify(token, key, {
-        algorithms: [ALGORITHM],
-        issuer,
-        requiredClaims: ['exp', 'sub']
-      }))
+      ;({ payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer, requiredClaims: ['exp'] }))
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new SessionError('session expired: sign in again')
       throw new SessionError('invalid session token')
     }
-    if (!memberId.test(payload.sub)) throw new SessionError('invalid session token: sub is not a member id')
-    const session = { userId: payload.sub, expiresAt: payload.exp * 1000 }
+    const session = { userId: memberOf(payload, memberClaim), expiresAt: payload.exp * 1000 }
     known.set(token, session)
     return session
   }
@@ -62,13 +73,15 @@ export function serviceTokenMinter({ secret, issuer, ttlSeconds, capacity = 1000
   // Reuse a token while more than a fifth of its life is left.
   const renewMs = Math.ceil(ttlSeconds * 200)
 
+  // An anonymous session (userId null) gets a token of its own, for public reads only.
   return async function tokenFor(userId, scope) {
-    const cacheKey = `${scope} ${userId}`
+    const subject = userId === null ? 'anonymous' : `member:${userId}`
+    const cacheKey = `${scope} ${subject}`
     const held = minted.get(cacheKey)
     if (held && held.expiresAt - Date.now() > renewMs) return held.token
     const expiresAt = Date.now() + ttlSeconds * 1000
     const token = await new SignJWT({ scope }).setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
-      .setSubject(`member:${userId}`).setIssuer(issuer).setIssuedAt()
+      .setSubject(subject).setIssuer(issuer).setIssuedAt()
       .setExpirationTime(Math.floor(expiresAt / 1000)).setJti(randomUUID()).sign(key)
     minted.set(cacheKey, { token, expiresAt })
     return token

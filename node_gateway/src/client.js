@@ -320,6 +320,39 @@ export function createClient({
       call('events', 'POST', '/v1/events', { body: { events }, idempotent: true, options }),
 
     /**
+     * Take an event back (an un-like, an unfollow); with `userId`, only that member's.
+     * @param {string} eventId
+     * @param {string | null} userId
+     * @param {CallOptions} [options]
+     * @returns {Promise<Result<null>>}
+     */
+    retractEvent: (eventId, userId, options) =>
+      call('events', 'DELETE', `/v1/events/${segment(eventId)}${queryString(userId ? { user_id: userId } : {})}`, {
+        idempotent: true,
+        options
+      }),
+
+    /**
+     * A member's own reactions on each item, with the event ids that retract them.
+     * @param {string} userId
+     * @param {{item_ids: string}} query
+     * @param {CallOptions} [options]
+     * @returns {Promise<Result<Schemas['ReactionState']>>}
+     */
+    reactions: (userId, query, options) =>
+      get('events', `/v1/users/${segment(userId)}/reactions${queryString(query)}`, options),
+
+    /**
+     * Partners for one practice (找夥伴).
+     * @param {string} practiceId
+     * @param {{limit?: number, locale?: 'zh-TW' | 'en', exclude_ids?: string[]}} [query]
+     * @param {CallOptions} [options]
+     * @returns {Promise<Result<Schemas['PartnerPage']>>}
+     */
+    partners: (practiceId, query, options) =>
+      get('recommend', `/v1/practices/${segment(practiceId)}/partners${queryString(query)}`, options),
+
+    /**
      * @param {string} itemId
      * @param {Schemas['ItemWrite']} item
      * @param {CallOptions} [options]
@@ -397,6 +430,17 @@ export function createClient({
      */
     checkin: (practiceId, checkin, options) =>
       call('catalog', 'POST', `/v1/practices/${segment(practiceId)}/checkins`, { body: checkin, idempotent: true, options }),
+
+    /**
+     * Delete a check-in: out of history, search and every later feedback prompt.
+     * @param {string} practiceId @param {string} checkinId @param {CallOptions} [options]
+     * @returns {Promise<Result<null>>}
+     */
+    deleteCheckin: (practiceId, checkinId, options) =>
+      call('catalog', 'DELETE', `/v1/practices/${segment(practiceId)}/checkins/${segment(checkinId)}`, {
+        idempotent: true,
+        options
+      }),
 
     /**
      * Ask for feedback on a practice. An idempotency key is added when missing, so that a

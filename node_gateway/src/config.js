@@ -40,6 +40,15 @@ function secretFrom(env, name, what) {
   return value
 }
 
+function claimFrom(env, name, fallback) {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(raw)) {
+    throw new Error(`${name} must name a JWT claim, such as sub or _id, got ${JSON.stringify(raw)}`)
+  }
+  return raw
+}
+
 function originsFrom(env) {
   const raw = env.GATEWAY_CORS_ORIGINS ?? ''
   const origins = raw.split(',').map((o) => o.trim()).filter(Boolean)
@@ -88,6 +97,8 @@ export function loadConfig(env = process.env) {
     // The main backend's secret for end users' session JWTs (cookie `auth_token` or bearer).
     sessionSecret: secretFrom(env, 'SESSION_JWT_SECRET', "the main backend's HS256 session secret"),
     sessionIssuer: env.SESSION_JWT_ISSUER || undefined,
+    // The session claim that names the member: `sub` by default, `_id` for DaoDao's sessions.
+    sessionMemberClaim: claimFrom(env, 'SESSION_MEMBER_CLAIM', 'sub'),
     // Development only: the console may sign in as any demo member.
     devLogin: boolFrom(env, 'GATEWAY_DEV_LOGIN', false),
     demoData: env.GATEWAY_DEMO_DATA || DEMO_DATA,

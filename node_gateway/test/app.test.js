@@ -80,8 +80,7 @@ describe('gateway', () => {
       const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url')
       return { authorization: `Bearer ${part({ alg: 'none', typ: 'JWT' })}.${part({ sub: 'u-mei', exp: 4102444800 })}.` }
     }],
-    ['a service token instead of a session', async () => ({ authorization: `Bearer ${await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u-mei').setExpirationTime('1h').sign(encode(SERVICE_SECRET))}` })],
-    ['no sub', async () => ({ authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(encode(SESSION_SECRET))}` })]
+    ['a service token instead of a session', async () => ({ authorization: `Bearer ${await new SignJWT({ scope: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setSubject('u-mei').setExpirationTime('1h').sign(encode(SERVICE_SECRET))}` })]
   ]) {
     test(`401 for ${name}, and nothing reaches the AI service`, async () => {
       const before = upstream.seen.length
@@ -92,6 +91,37 @@ describe('gateway', () => {
       assert.equal(upstream.seen.length, before)
     })
   }
+
+  test('a session naming no member is anonymous: it may search, nothing more', async () => {
+    const anonymous = { authorization: `Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h').sign(encode(SESSION_SECRET))}` }
+    const before = upstream.seen.length
+    const search = await app.inject({ url: '/v1/search?kind=practice&sort=updated', headers: anonymous })
+    assert.equal(search.statusCode, 200, search.body)
+    const { payload } = await jwtVerify(upstream.seen[before].headers.authorization.slice(7), encode(SERVICE_SECRET))
+    assert.equal(payload.sub, 'anonymous')
+    assert.equal(payload.scope, 'read')
+    for (const [method, url] of [['GET', '/v1/users/u-mei/recommendations'], ['POST', '/v1/events'], ['DELETE', '/v1/events/e1']]) {
+      const res = await app.inject({ method, url, headers: anonymous, payload: method === 'POST' ? { events: [] } : undefined })
+      assert.equal(res.statusCode, 401, url)
+      assert.match(res.json().error.message, /signed-in member/)
+    }
+    assert.equal(upstream.seen.length, before + 1)
+  })
+
+  test('reactions, retraction and partners are the member\'s own', async () => {
+    const headers = await bearer('u-mei')
+    const before = upstream.seen.length
+    const retract = await app.inject({ method: 'DELETE', url: '/v1/events/e-like-1', headers })
+    assert.equal(retract.statusCode, 200, retract.body)
+    assert.equal(upstream.seen[before].url, '/v1/events/e-like-1?user_id=u-mei')
+    const state = await app.inject({ url: '/v1/users/u-mei/reactions?item_ids=a,b', headers })
+    assert.equal(state.statusCode, 200, state.body)
+    assert.equal(upstream.seen[before + 1].url, '/v1/users/u-mei/reactions?item_ids=a%2Cb')
+    const others = await app.inject({ url: '/v1/users/u-ling/reactions?item_ids=a', headers })
+    assert.equal(others.statusCode, 403)
+    const bad = await app.inject({ url: '/v1/users/u-mei/reactions?item_ids=a%20b', headers })
+    assert.equal(bad.statusCode, 422)
+  })
 
   test("403 for another member's recommendations, practices or events", async () => {
     const headers = await bearer('u-mei')
@@ -263,10 +293,74 @@ describe('config', () => {
     assert.throws(() => loadConfig({ ...secrets, GATEWAY_CORS_ORIGINS: 'https://a.example/' }), /bare origins/)
     assert.throws(() => loadConfig({ ...secrets, GATEWAY_DEV_LOGIN: 'maybe' }), /GATEWAY_DEV_LOGIN must be true or false/)
     assert.throws(() => loadConfig({ ...secrets, LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of/)
+    assert.throws(() => loadConfig({ ...secrets, SESSION_MEMBER_CLAIM: 'a b' }), /SESSION_MEMBER_CLAIM must name a JWT claim/)
+    assert.equal(loadConfig(secrets).sessionMemberClaim, 'sub')
   })
 
   test("takes the Python side's log level names", () => {
     assert.equal(loadConfig({ ...secrets, LOG_LEVEL: 'WARNING' }).logLevel, 'warn')
     assert.equal(loadConfig({ ...secrets, LOG_LEVEL: 'DEBUG' }).logLevel, 'debug')
+  })
+})
+
+describe("DaoDao's own sessions", () => {
+  // Exactly what DaoDao's main backend signs: HS256, member in `_id` (a UUID) with the numeric
+  // `id`, `username`, `isTemp`, `roles`, seven days to `exp`, and neither `sub` nor `iss`.
+  const MEMBER = '3f6c2a9e-8d41-4b7a-9c55-1e2f3a4b5c6d'
+  const daodaoSession = (claims = {}) =>
+    new SignJWT({ id: 1024, _id: MEMBER, username: 'mei', isTemp: false, roles: ['user'], ...claims })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuedAt()
+      .setExpirationTime('7d')
+      .sign(encode(SESSION_SECRET))
+  let upstream
+  let app
+
+  before(async () => {
+    upstream = await startUpstream()
+    app = await gateway({ AI_API_URL: upstream.url, SESSION_MEMBER_CLAIM: '_id' })
+  })
+
+  after(async () => {
+    await app.close()
+    await upstream.close()
+  })
+
+  test('a DaoDao session names its member by _id', async () => {
+    const headers = { authorization: `Bearer ${await daodaoSession()}` }
+    const before = upstream.seen.length
+    const res = await app.inject({ url: `/v1/users/${MEMBER}/recommendations`, headers })
+    assert.equal(res.statusCode, 200, res.body)
+    const reached = upstream.seen[before]
+    assert.equal(reached.url, `/v1/users/${MEMBER}/recommendations`)
+    const { payload } = await jwtVerify(reached.headers.authorization.slice(7), encode(SERVICE_SECRET))
+    assert.equal(payload.sub, `member:${MEMBER}`)
+    // In the cookie DaoDao's front end keeps it in, too; another member's list stays closed.
+    const cookie = await app.inject({ url: '/v1/users/someone-else/recommendations', cookies: { auth_token: await daodaoSession() } })
+    assert.equal(cookie.statusCode, 403)
+  })
+
+  test("a temporary user's session is anonymous: search only", async () => {
+    const temp = { authorization: `Bearer ${await daodaoSession({ isTemp: true, _id: undefined, id: undefined })}` }
+    const search = await app.inject({ url: '/v1/search?q=%E6%97%A5%E6%96%87', headers: temp })
+    assert.equal(search.statusCode, 200, search.body)
+    const own = await app.inject({ url: `/v1/users/${MEMBER}/recommendations`, headers: temp })
+    assert.equal(own.statusCode, 401)
+    // isTemp alone is enough, whatever else the token says.
+    const flagged = { authorization: `Bearer ${await daodaoSession({ isTemp: true })}` }
+    assert.equal((await app.inject({ url: `/v1/users/${MEMBER}/practices`, headers: flagged })).statusCode, 401)
+  })
+
+  test('an _id that is not a member id, a foreign signature or an expired session is refused', async () => {
+    const bad = { authorization: `Bearer ${await daodaoSession({ _id: 'not an id!' })}` }
+    const res = await app.inject({ url: '/v1/search?q=x', headers: bad })
+    assert.equal(res.statusCode, 401)
+    assert.match(res.json().error.message, /_id is not a member id/)
+    const foreign = await new SignJWT({ _id: MEMBER }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('7d')
+      .sign(encode('another-secret-another-secret-xx'))
+    assert.equal((await app.inject({ url: '/v1/search?q=x', headers: { authorization: `Bearer ${foreign}` } })).statusCode, 401)
+    const expired = await new SignJWT({ _id: MEMBER }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt(1000).setExpirationTime(2000)
+      .sign(encode(SESSION_SECRET))
+    assert.equal((await app.inject({ url: '/v1/search?q=x', headers: { authorization: `Bearer ${expired}` } })).statusCode, 401)
   })
 })

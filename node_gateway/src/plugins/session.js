@@ -20,7 +20,11 @@ function presented(request) {
 }
 
 export default fp(async function session(app, { config }) {
-  const verify = sessionVerifier({ secret: config.sessionSecret, issuer: config.sessionIssuer })
+  const verify = sessionVerifier({
+    secret: config.sessionSecret,
+    issuer: config.sessionIssuer,
+    memberClaim: config.sessionMemberClaim
+  })
   const tokenFor = serviceTokenMinter({
     secret: config.serviceSecret,
     issuer: config.serviceIssuer,
@@ -28,9 +32,14 @@ export default fp(async function session(app, { config }) {
   })
 
   app.decorateRequest('session', null)
-  // An onRequest hook for routes that need a signed-in member.
+  // An onRequest hook for routes that need a session. Only a route whose config says
+  // `anonymous: true` (public reads) serves a session that names no member, such as a
+  // temporary user's.
   app.decorate('authenticate', async function authenticate(request) {
     request.session = await verify(presented(request))
+    if (request.session.userId === null && !request.routeOptions.config?.anonymous) {
+      throw new SessionError('this needs a signed-in member: a temporary session may only search')
+    }
   })
   app.decorate('serviceToken', (request, scope) => tokenFor(request.session.userId, scope))
   app.decorate('signSession', (userId, ttlSeconds) =>

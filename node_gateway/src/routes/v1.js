@@ -3,8 +3,8 @@
 import { LRUCache } from 'lru-cache'
 import { GatewayError } from '../plugins/errors.js'
 import {
-  EventsBody, FeedbackBody, ItemParams, JobParams, LimitQuery, PracticeParams,
-  RecommendationsQuery, SearchQuery, UserParams
+  EventParams, EventsBody, FeedbackBody, ItemParams, JobParams, LimitQuery, PartnersQuery, PracticeParams,
+  ReactionsQuery, RecommendationsQuery, SearchQuery, UserParams
 } from '../schemas.js'
 
 const SSE_HEADERS = {
@@ -58,11 +58,15 @@ export default async function v1(app) {
     return result.body
   }
 
-  app.get('/search', { schema: { querystring: SearchQuery } }, async (request, reply) =>
+  // Public reads: a temporary (anonymous) session may browse and search too.
+  const PUBLIC = { anonymous: true }
+
+  app.get('/search', { schema: { querystring: SearchQuery }, config: PUBLIC }, async (request, reply) =>
     relay(reply, await app.ai.search(request.query, await as(request, 'read'))))
 
-  app.get('/items/:itemId/similar', { schema: { params: ItemParams, querystring: LimitQuery } }, async (request, reply) =>
-    relay(reply, await app.ai.similar(request.params.itemId, request.query, await as(request, 'read'))))
+  app.get('/items/:itemId/similar', { schema: { params: ItemParams, querystring: LimitQuery }, config: PUBLIC },
+    async (request, reply) =>
+      relay(reply, await app.ai.similar(request.params.itemId, request.query, await as(request, 'read'))))
 
   app.get('/users/:userId/recommendations', { schema: { params: UserParams, querystring: RecommendationsQuery } },
     async (request, reply) => {
@@ -86,6 +90,22 @@ export default async function v1(app) {
     })
     return relay(reply, await app.ai.sendEvents(events, await as(request, 'write')))
   })
+
+  // Un-like, unfollow: only the member's own events are taken back.
+  app.delete('/events/:eventId', { schema: { params: EventParams } }, async (request, reply) =>
+    relay(reply, await app.ai.retractEvent(request.params.eventId, request.session.userId, await as(request, 'write'))))
+
+  app.get('/users/:userId/reactions', { schema: { params: UserParams, querystring: ReactionsQuery } },
+    async (request, reply) => {
+      ownUser(request, request.params.userId)
+      return relay(reply, await app.ai.reactions(request.params.userId, request.query, await as(request, 'read')))
+    })
+
+  app.get('/practices/:practiceId/partners', { schema: { params: PracticeParams, querystring: PartnersQuery } },
+    async (request, reply) => {
+      await ownPractice(request, request.params.practiceId)
+      return relay(reply, await app.ai.partners(request.params.practiceId, request.query, await as(request, 'read')))
+    })
 
   app.post('/practices/:practiceId/feedback', { schema: { params: PracticeParams, body: FeedbackBody } },
     async (request, reply) => {
