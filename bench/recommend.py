@@ -8,9 +8,13 @@ is an implicit positive). It asks the service for every member's top 10 (seen it
 by the service itself) and scores them against the held-out 20 % with binary relevance, next to
 a most-popular and an item-kNN baseline computed from the same split in the same run.
 
+Then what a 👎 does: for the first 100 members, the top item of their 20 is disliked, and the
+item's 10 nearest neighbours (`/similar`) are counted in the 20 before and after.
+
 Then, on the same server: cached recommendations against `/healthz` with wrk (requests/s, p50,
-p99), and the uncached latency at 10k items and 1k members, each request right after the member
-acted (so their cached lists are retired and the answer is computed).
+p99), the uncached latency at 10k items and 1k members, each request right after the member
+acted (so their cached lists are retired and the answer is computed), and partner suggestions
+(never cached) for 300 of 1k practices, a practice per member, half of them from 50 templates.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ TARGET_P99_RATIO = 1.5
 TARGET_UNCACHED_P50_MS = 25.0
 SIZE_ITEMS, SIZE_USERS = 10_000, 1_000
 UNCACHED_REQUESTS = 300
+DISLIKE_MEMBERS = 100
+TARGET_DISLIKE_RATIO = 0.5
+TEMPLATES = 50
+TARGET_PARTNERS_P50_MS = 25.0
 
 
 # -- the data and its split ------------------------------------------------------------------
@@ -293,6 +301,88 @@ async def uncached_latency(client: httpx.AsyncClient, users: list[str]) -> dict[
     }
 
 
+async def top(client: httpx.AsyncClient, user: str, limit: int) -> list[str]:
+    response = await client.get(f"/v1/users/{user}/recommendations", params={"limit": limit})
+    response.raise_for_status()
+    return [entry["id"] for entry in response.json()["items"]]
+
+
+async def dislike_effect(client: httpx.AsyncClient, users: list[str]) -> dict[str, Any]:
+    """How often the 10 nearest neighbours of a disliked item are in the member's 20, before
+    the dislike and right after."""
+    before_total = after_total = 0
+    for user in users:
+        before = await top(client, user, 20)
+        if not before:
+            continue
+        disliked = before[0]
+        response = await client.get(f"/v1/items/{disliked}/similar", params={"limit": 10})
+        neighbours = {hit["id"] for hit in response.json()["hits"]}
+        before_total += len(neighbours & set(before))
+        event = {
+            "id": f"dislike-{user}",
+            "user_id": user,
+            "item_id": disliked,
+            "type": "dislike",
+            "occurred_at": datetime.now(UTC).isoformat(),
+        }
+        (await client.post("/v1/events", json={"events": [event]})).raise_for_status()
+        after_total += len(neighbours & set(await top(client, user, 20)))
+    return {
+        "members": len(users),
+        "neighbours_before": before_total,
+        "neighbours_after": after_total,
+        "ratio": round(after_total / before_total, 3) if before_total else None,
+        "target_ratio": TARGET_DISLIKE_RATIO,
+    }
+
+
+async def partner_latency(
+    client: httpx.AsyncClient, users: list[str], movies: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A practice per member (half from one of 50 templates), then partners for 300 of them."""
+    genres = sorted({g for m in movies.values() for g in m["genres"]} - {"(no genres listed)"})
+    rng = random.Random(SEED)
+    slots = asyncio.Semaphore(8)
+
+    async def setup(n: int, user: str) -> None:
+        first, second = rng.sample(genres, 2)
+        profile = {"display_name": user, "interests": [first.lower(), second.lower()]}
+        practice = {
+            "owner_id": user,
+            "title": f"A {first} and {second} film a day",
+            "practice_action": f"Watch one {first.lower()} film and note what worked",
+            "tags": [first.lower(), second.lower()],
+            "duration_days": 30,
+            "status": "active",
+            "privacy": "public",
+            "template_id": f"tpl-{n % TEMPLATES}" if n % 2 == 0 else None,
+        }
+        async with slots:
+            (await client.put(f"/v1/users/{user}", json=profile)).raise_for_status()
+            (await client.put(f"/v1/practices/bp-{n}", json=practice)).raise_for_status()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(setup(n, u) for n, u in enumerate(users)))
+    print(f"  {len(users)} practices written ({time.perf_counter() - started:.0f} s)", flush=True)
+    timings, found = [], 0
+    for _ in range(UNCACHED_REQUESTS):
+        practice = f"bp-{rng.randrange(len(users))}"
+        started = time.perf_counter()
+        response = await client.get(f"/v1/practices/{practice}/partners", params={"limit": 10})
+        timings.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        found += len(response.json()["partners"])
+    timings.sort()
+    return {
+        "practices": len(users),
+        "p50_ms": round(timings[len(timings) // 2], 2),
+        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 2),
+        "partners_per_answer": round(found / UNCACHED_REQUESTS, 1),
+        "target_p50_ms": TARGET_PARTNERS_P50_MS,
+    }
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -335,16 +425,22 @@ def run(folder: Path, out: Path | None = None) -> dict[str, Any]:
                     print(
                         f"  service: {service} ({len(lists)} members in {asked:.0f} s)", flush=True
                     )
+                    dislike = await dislike_effect(client, sorted(train)[:DISLIKE_MEMBERS])
+                    print(f"  dislike: {dislike}", flush=True)
 
                     users = await grow_to_size(client, movies, train)
                     await client.post("/v1/admin/recommender/train")
                     uncached = await uncached_latency(client, users)
+                    partners = await partner_latency(client, users, movies)
+                    print(f"  partners: {partners}", flush=True)
                     warm = users[:200]
                     await service_lists(client, warm)
                     return {
                         "service": service,
                         "model": trained,
                         "uncached": uncached,
+                        "dislike": dislike,
+                        "partners": partners,
                         "warm": warm,
                     }
 
@@ -377,6 +473,8 @@ def run(folder: Path, out: Path | None = None) -> dict[str, Any]:
             "wrk": f"1 thread, {WRK_CONNECTIONS} connections, {WRK_SECONDS} s each",
         },
         "uncached": {"items": SIZE_ITEMS, "members": SIZE_USERS, **measured["uncached"]},
+        "dislike": measured["dislike"],
+        "partners": measured["partners"],
         "targets": {
             "vs_itemknn": TARGET_VS_KNN,
             "vs_popular": TARGET_VS_POPULAR,
@@ -405,6 +503,14 @@ def run(folder: Path, out: Path | None = None) -> dict[str, Any]:
     print(
         f"uncached at {SIZE_ITEMS} items / {SIZE_USERS} members: {measured['uncached']} "
         f"(target p50 <= {TARGET_UNCACHED_P50_MS} ms)"
+    )
+    print(
+        f"a disliked item's 10 neighbours in the next 20: {measured['dislike']} "
+        f"(target ratio <= {TARGET_DISLIKE_RATIO})"
+    )
+    print(
+        f"partners, uncached, {SIZE_USERS} members: {measured['partners']} "
+        f"(target p50 <= {TARGET_PARTNERS_P50_MS} ms)"
     )
     path = write_result("recommend", [], **result)
     print(f"wrote {path}")
