@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Annotated, Any, Literal, cast, get_args
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from ai_backend.deps import PageLimit, ReadPrincipal, provided
 from ai_backend.domain import Cost, ItemKind, ItemLevel, ResourceType
@@ -29,17 +30,7 @@ FACETS: tuple[str, ...] = get_args(FacetField)
 ShownStatus = Literal["active", "completed"]
 
 
-@router.get("/search", response_model=SearchPage)
-async def search(
-    _: ReadPrincipal,
-    service: SearchDep,
-    q: Annotated[
-        str | None,
-        Query(
-            description="what to look for, 1-500 characters; leave out to browse", max_length=2000
-        ),
-    ] = None,
-    mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
+def search_filters(
     kind: Annotated[list[ItemKind] | None, Query()] = None,
     tags: Annotated[list[Tag] | None, Query(max_length=20)] = None,
     tags_mode: Annotated[
@@ -59,6 +50,37 @@ async def search(
         str | None,
         Query(description="a practice's length in days: 21, 7-30, 7- or -30", max_length=20),
     ] = None,
+) -> dict[str, Any]:
+    """The filters of a search or a browse, as the index takes them."""
+    filters: dict[str, Any] = {}
+    listed: dict[str, Sequence[str] | None] = {"kind": kind, "level": level, "language": language}
+    listed |= {"resource_type": resource_type, "cost": cost, "status": status}
+    for name, value in listed.items():
+        if value:
+            filters[name] = list(dict.fromkeys(value))
+    if tags:
+        unique_tags = tuple(dict.fromkeys(tags))
+        filters["tags"] = AllOf(unique_tags) if tags_mode == "all" else list(unique_tags)
+    for name, text in (("category", category), ("subcategory", subcategory)):
+        if text:
+            filters[name] = text
+    if duration_days is not None:
+        filters["duration_days"] = _duration(duration_days)
+    return filters
+
+
+@router.get("/search", response_model=SearchPage)
+async def search(
+    _: ReadPrincipal,
+    service: SearchDep,
+    filters: Annotated[dict[str, Any], Depends(search_filters)],
+    q: Annotated[
+        str | None,
+        Query(
+            description="what to look for, 1-500 characters; leave out to browse", max_length=2000
+        ),
+    ] = None,
+    mode: Literal["hybrid", "semantic", "keyword"] = "hybrid",
     sort: Annotated[
         Sort | None, Query(description="relevance (the default with q) or updated (without)")
     ] = None,
@@ -73,25 +95,6 @@ async def search(
     """Hybrid keyword + vector search over public items, or without `q` a browse of them by
     their latest change (DaoDao's 靈感 page), with filters inside the search and facet counts
     under the same filters."""
-    filters: dict[str, Any] = {}
-    for name, value in (
-        ("kind", kind),
-        ("level", level),
-        ("language", language),
-        ("resource_type", resource_type),
-        ("cost", cost),
-        ("status", status),
-    ):
-        if value:
-            filters[name] = list(dict.fromkeys(value))
-    if tags:
-        unique_tags = tuple(dict.fromkeys(tags))
-        filters["tags"] = AllOf(unique_tags) if tags_mode == "all" else list(unique_tags)
-    for name, text in (("category", category), ("subcategory", subcategory)):
-        if text:
-            filters[name] = text
-    if duration_days is not None:
-        filters["duration_days"] = _duration(duration_days)
     query = None if q is None else _clean(q)
     if query is None and not filters:
         raise Invalid(

@@ -3859,6 +3859,13 @@ export interface operations {
                 /** @description what to look for, 1-500 characters; leave out to browse */
                 q?: string | null;
                 mode?: "hybrid" | "semantic" | "keyword";
+                /** @description relevance (the default with q) or updated (without) */
+                sort?: ("relevance" | "updated" | "created") | null;
+                /** @description fields to count values of, comma-separated: kind, tags, category, subcategory, level, language, resource_type, cost, status */
+                facets?: string[] | null;
+                limit?: number;
+                offset?: number;
+                cursor?: string | null;
                 kind?: ("course" | "book" | "video" | "website" | "tool" | "article" | "practice" | "other")[] | null;
                 tags?: string[] | null;
                 /** @description any: one of the tags; all: every one */
@@ -3873,13 +3880,6 @@ export interface operations {
                 status?: ("active" | "completed")[] | null;
                 /** @description a practice's length in days: 21, 7-30, 7- or -30 */
                 duration_days?: string | null;
-                /** @description relevance (the default with q) or updated (without) */
-                sort?: ("relevance" | "updated" | "created") | null;
-                /** @description fields to count values of, comma-separated: kind, tags, category, subcategory, level, language, resource_type, cost, status */
-                facets?: string[] | null;
-                limit?: number;
-                offset?: number;
-                cursor?: string | null;
             };
             header?: never;
             path?: never;
