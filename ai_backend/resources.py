@@ -281,7 +281,7 @@ def build_recommender(infra: Infrastructure, *, rebuilding: Callable[[], bool]) 
         half_life_days=settings.reco_half_life_days,
         diversity=settings.reco_diversity,
         embedder=infra.embedder,
-        alike_cosine=infra.embedder.alike_cosine,
+        related_passages=infra.embedder.related_passages,
         rebuilding=rebuilding,
     )
 

@@ -99,10 +99,8 @@ class Embedder:
         # A query-passage cosine at which the two are related. e5's cosines bunch high (0.8 for
         # unrelated texts), MiniLM's spread from 0.
         self.related_cosine = 0.85 if self.prefixes["query"] else 0.35
-        # A passage-passage cosine at which two items are alike (two lessons of one course, not
-        # two courses of one school): e5 puts unrelated items near 0.87, MiniLM near 0.2.
-        self.alike_cosine = 0.95 if self.prefixes["query"] else 0.6
-        # ... and one at which two passages are related at all (two texts on learning Japanese).
+        # A passage-passage cosine at which two items are related at all (two texts on learning
+        # Japanese): e5 puts unrelated catalogue entries near 0.87, MiniLM near 0.2.
         self.related_passages = 0.88 if self.prefixes["query"] else 0.3
         self.dimension = self._encoder.dimension
         # The model already uses every core for one batch; two at once only thrash.

@@ -42,7 +42,7 @@ class Recommender:
         half_life_days: float,
         diversity: float,
         embedder: Embedder,
-        alike_cosine: float = 0.95,
+        related_passages: float = 0.88,
         rebuilding: Callable[[], bool] = lambda: False,
     ) -> None:
         self.sessions = sessions
@@ -54,7 +54,7 @@ class Recommender:
             keywords=keywords,
             half_life_days=half_life_days,
             diversity=diversity,
-            alike_cosine=alike_cosine,
+            related_passages=related_passages,
         )
         self.people = PeopleRanker(sessions=sessions, people=people, keywords=keywords)
         self.partners = PartnerFinder(
