@@ -8,6 +8,7 @@ with a 422 naming the field, before anything is written.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -26,6 +27,13 @@ Tags = Annotated[list[Tag], Field(max_length=50)]
 
 # NUL, and halves of surrogate pairs on their own.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def listed(values: Sequence[str] | None) -> list[str]:
+    """A query parameter's values, repeated or comma-separated (`a,b&x=c`), trimmed, without
+    blanks or repeats, in order."""
+    named = (part.strip() for value in values or () for part in value.split(","))
+    return list(dict.fromkeys(name for name in named if name))
 
 
 def unstorable(value: object) -> str | None:

@@ -18,7 +18,7 @@ from ai_backend.history.schemas import (
     ReactionState,
 )
 from ai_backend.history.service import HistoryService
-from ai_backend.schemas import EntityId, WriteResult
+from ai_backend.schemas import EntityId, WriteResult, listed
 
 checkins = APIRouter(prefix="/v1", tags=["catalogue"])
 events = APIRouter(prefix="/v1", tags=["recommendations"])
@@ -108,9 +108,7 @@ async def reactions(
 ) -> ReactionState:
     """The member's own reactions on each item: which of 加油, 啟發, 共鳴, 好奇, like, bookmark
     and the rest they have given, with the event ids that retract them."""
-    ids = list(
-        dict.fromkeys(i.strip() for value in item_ids for i in value.split(",") if i.strip())
-    )
+    ids = listed(item_ids)
     if not ids:
         raise Invalid("item_ids: name at least one item")
     if len(ids) > MAX_STATE_ITEMS:

@@ -27,7 +27,7 @@ from ai_backend.recommend.schemas import (
     Target,
 )
 from ai_backend.recommend.service import Recommender
-from ai_backend.schemas import EntityId
+from ai_backend.schemas import EntityId, listed
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 admin = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -65,9 +65,11 @@ async def partners(
     """Members to practise with (找夥伴): on a practice from the same template first, then on
     practices close in meaning, then with close profiles. Never the owner, a member they
     follow, or one who is not discoverable."""
-    named = (i.strip() for value in exclude_ids or [] for i in value.split(","))
+    excluded = listed(exclude_ids)
+    if len(excluded) > MAX_EXCLUDE:
+        raise Invalid(f"exclude_ids: at most {MAX_EXCLUDE} ids (got {len(excluded)})")
     return await recommender.partners.find(
-        practice_id, limit=limit, exclude=[i for i in named if i], locale=locale
+        practice_id, limit=limit, exclude=excluded, locale=locale
     )
 
 
@@ -97,7 +99,7 @@ async def get_recommendations(
     Served from the cache when it can be (`cache`: hit, or stale while it is recomputed);
     `degraded` is true when the answer was computed without the cache or without a source.
     """
-    excluded = [i for value in exclude_ids or () for i in value.split(",") if i]
+    excluded = listed(exclude_ids)
     if len(excluded) > MAX_EXCLUDE:
         raise Invalid(f"exclude_ids: at most {MAX_EXCLUDE} ids (got {len(excluded)})")
     try:

@@ -12,7 +12,7 @@ from ai_backend.deps import PageLimit, ReadPrincipal, provided
 from ai_backend.domain import Cost, ItemKind, ItemLevel, ResourceType
 from ai_backend.errors import Invalid
 from ai_backend.infra.vector_index import AllOf, Range
-from ai_backend.schemas import EntityId, Language
+from ai_backend.schemas import EntityId, Language, listed
 from ai_backend.search.schemas import FacetField, SearchPage, SimilarPage, Sort
 from ai_backend.search.service import (
     MAX_DEPTH,
@@ -150,7 +150,7 @@ def _duration(text: str) -> Range:
 
 
 def _facet_fields(values: list[str]) -> tuple[FacetField, ...]:
-    names = [n.strip() for value in values for n in value.split(",") if n.strip()]
+    names = listed(values)
     unknown = [n for n in names if n not in FACETS]
     if unknown:
         raise Invalid(

@@ -141,27 +141,21 @@ async def test_bad_events_name_what_to_fix(
 
 
 @pytest.mark.parametrize(
-    ("params", "status", "fragment"),
+    ("params", "fragment"),
     [
-        ({}, 422, "item_ids"),
-        ({"item_ids": ","}, 422, "item_ids: name at least one item"),
-        ({"item_ids": ",".join(f"i{n}" for n in range(101))}, 422, "at most 100"),
-        ({"item_ids": "has space"}, 422, "is not an id"),
+        ({}, "item_ids"),
+        ({"item_ids": ","}, "item_ids: name at least one item"),
+        ({"item_ids": ",".join(f"i{n}" for n in range(101))}, "at most 100"),
+        ({"item_ids": "has space"}, "is not an id"),
     ],
 )
 async def test_bad_state_requests_name_what_to_fix(
-    client: httpx.AsyncClient,
-    auth: Auth,
-    unique: str,
-    params: dict[str, Any],
-    status: int,
-    fragment: str,
+    client: httpx.AsyncClient, auth: Auth, unique: str, params: dict[str, Any], fragment: str
 ) -> None:
     await member(client, auth, f"u-{unique}")
-    response = await client.get(
-        f"/v1/users/u-{unique}/reactions", params=params, headers=auth("read")
-    )
-    assert response.status_code == status, response.text
+    reactions = f"/v1/users/u-{unique}/reactions"
+    response = await client.get(reactions, params=params, headers=auth("read"))
+    assert response.status_code == 422, response.text
     assert fragment in response.json()["error"]["message"], response.text
     unknown = await client.get(
         f"/v1/users/nobody-{unique}/reactions", params={"item_ids": "a"}, headers=auth("read")

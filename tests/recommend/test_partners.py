@@ -102,7 +102,12 @@ async def test_partner_requests_name_what_to_fix(
     missing = await client.get(f"/v1/practices/none-{unique}/partners", headers=auth("read"))
     assert missing.status_code == 404
     assert "no practice" in missing.json()["error"]["message"]
-    for params, field in (({"limit": 0}, "limit"), ({"locale": "fr"}, "locale")):
+    too_many = {"exclude_ids": ",".join(f"m{n}" for n in range(501))}
+    for params, field in (
+        ({"limit": 0}, "limit"),
+        ({"locale": "fr"}, "locale"),
+        (too_many, "exclude_ids: at most 500"),
+    ):
         response = await client.get(
             f"/v1/practices/none-{unique}/partners", params=params, headers=auth("read")
         )
