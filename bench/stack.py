@@ -99,6 +99,11 @@ def running_stack(
             log=log,
             pid=process.pid,
         )
+    except BaseException:
+        # The stack's folder goes with the benchmark's temporary one: show what it said last.
+        tail = log.read_text(errors="replace").splitlines()[-40:]
+        print(f"-- the last lines of {log} --", *tail, sep="\n", file=sys.stderr, flush=True)
+        raise
     finally:
         process.send_signal(signal.SIGTERM)
         try:

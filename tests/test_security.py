@@ -33,6 +33,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/v1/admin/reindex", "admin"),
     ("GET", "/v1/admin/reindex/{job_id}", "admin"),
     ("POST", "/v1/events", "write"),
+    ("DELETE", "/v1/events/{event_id}", "write"),
     ("GET", "/v1/feedback/{job_id}", "read"),
     ("GET", "/v1/feedback/{job_id}/events", "read"),
     ("DELETE", "/v1/items/{item_id}", "write"),
@@ -43,8 +44,10 @@ ROUTES: list[tuple[str, str, str]] = [
     ("DELETE", "/v1/practices/{practice_id}", "write"),
     ("PUT", "/v1/practices/{practice_id}", "write"),
     ("POST", "/v1/practices/{practice_id}/checkins", "write"),
+    ("DELETE", "/v1/practices/{practice_id}/checkins/{checkin_id}", "write"),
     ("GET", "/v1/practices/{practice_id}/feedback", "read"),
     ("POST", "/v1/practices/{practice_id}/feedback", "write"),
+    ("GET", "/v1/practices/{practice_id}/partners", "read"),
     ("POST", "/v1/recommend", "read"),
     ("GET", "/v1/search", "read"),
     ("GET", "/v1/system/whoami", "read"),
@@ -52,6 +55,7 @@ ROUTES: list[tuple[str, str, str]] = [
     ("DELETE", "/v1/users/{user_id}", "admin"),
     ("PUT", "/v1/users/{user_id}", "write"),
     ("GET", "/v1/users/{user_id}/practices", "read"),
+    ("GET", "/v1/users/{user_id}/reactions", "read"),
     ("GET", "/v1/users/{user_id}/recommendations", "read"),
 ]
 # Everything but the needed scope (admin implies every scope, so it is never granted here).
@@ -65,6 +69,8 @@ def concrete(path: str) -> str:
         .replace("{item_id}", "i-1")
         .replace("{practice_id}", "p-1")
         .replace("{user_id}", "u-1")
+        .replace("{event_id}", "e-1")
+        .replace("{checkin_id}", "c-1")
     )
 
 
