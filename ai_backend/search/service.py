@@ -217,7 +217,11 @@ class SearchService:
             *(self.index.facet(name, params.filters, FACET_VALUES) for name in params.facets)
         )
         return {
-            name: [FacetCount(value=value, count=count) for value, count in found]
+            # The commonest first; equal counts in the order of their values, every time.
+            name: [
+                FacetCount(value=value, count=count)
+                for value, count in sorted(found, key=lambda vc: (-vc[1], vc[0]))
+            ]
             for name, found in zip(params.facets, counts, strict=True)
         }
 

@@ -142,6 +142,24 @@ async def test_upsert_is_idempotent_payload_updates_and_delete(
     assert await index.count() == 0
 
 
+async def test_facets_count_the_points_under_the_filter(
+    index: VectorIndex, embedder: Embedder
+) -> None:
+    """Counted in one pass over the payload index: re-written, updated and deleted points count
+    once, as they are now."""
+    before = dict(await index.facet("kind", {"language": "zh-TW"}, 10))
+    assert before == {"book": 1, "course": 1, "video": 1}
+    await load(index, embedder)  # every point written again
+    await index.set_payload("run", {"kind": "course", "language": "zh-TW", "title": "5K"})
+    await index.delete(["guitar"])
+    kinds = dict(await index.facet("kind", {"language": "zh-TW"}, 10))
+    assert kinds == {"course": 2, "book": 1}
+    languages = dict(await index.facet("language", {"kind": ["course", "book"]}, 10))
+    assert languages == {"zh-TW": 3, "en": 1}
+    assert dict(await index.facet("kind", None, 10)) == {"course": 3, "book": 1}
+    assert await index.facet("kind", None, 1) == [("course", 3)]
+
+
 async def test_edge_index_survives_reopening(tmp_path: Path, embedder: Embedder) -> None:
     first = EdgeVectorIndex(tmp_path / "edge", embedder.dimension)
     await load(first, embedder)

@@ -96,13 +96,17 @@ async def test_facets_count_the_filtered_hits(
     client: httpx.AsyncClient, auth: Auth, unique: str
 ) -> None:
     await showcase(client, auth, unique)
-    for filters in ({"tags": unique}, {"tags": unique, "status": "active"}):
-        body = await browse(client, auth, **filters, facets="status,tags", limit=100)
-        hits = body["hits"]
-        statuses = Counter(h["status"] for h in hits)
-        assert {f["value"]: f["count"] for f in body["facets"]["status"]} == statuses
-        tags = Counter(t for h in hits for t in h["tags"])
-        assert {f["value"]: f["count"] for f in body["facets"]["tags"]} == dict(tags)
+
+    async def counts_match_hits() -> None:
+        for filters in ({"tags": unique}, {"tags": unique, "status": "active"}):
+            body = await browse(client, auth, **filters, facets="status,tags", limit=100)
+            hits = body["hits"]
+            statuses = Counter(h["status"] for h in hits)
+            assert {f["value"]: f["count"] for f in body["facets"]["status"]} == statuses
+            tags = Counter(t for h in hits for t in h["tags"])
+            assert {f["value"]: f["count"] for f in body["facets"]["tags"]} == dict(tags)
+
+    await counts_match_hits()
     # A facet for each field asked for, in a repeated or a comma-separated parameter.
     body = await browse(client, auth, tags=unique, facets=["kind", "language,status"])
     assert set(body["facets"]) == {"kind", "language", "status"}
@@ -111,6 +115,30 @@ async def test_facets_count_the_filtered_hits(
         {"value": "zh-TW", "count": 3},
         {"value": "en", "count": 1},
     ]
+    # After an update, a status change, a practice made private and one deleted, the counts
+    # still follow the hits: no point counts twice or lingers.
+    write = auth("write")
+    changed = {
+        "owner_id": f"b-{unique}",
+        "title": "晨間日文朗讀",
+        "practice_action": "每天朗讀十分鐘",
+        "tags": ["日文", "朗讀", unique],
+        "duration_days": 7,
+        "status": "completed",
+        "privacy": "public",
+    }
+    for ident, practice in (("p3", changed), ("p1", {**changed, "owner_id": f"a-{unique}"})):
+        url = f"/v1/practices/{ident}-{unique}"
+        response = await client.put(url, json=practice, headers=write)
+        assert response.status_code == 200, response.text
+    hidden = {**changed, "owner_id": f"a-{unique}", "privacy": "private"}
+    response = await client.put(f"/v1/practices/p2-{unique}", json=hidden, headers=write)
+    assert response.status_code == 200, response.text
+    response = await client.delete(f"/v1/practices/p4-{unique}", headers=write)
+    assert response.status_code == 204, response.text
+    body = await browse(client, auth, tags=unique, facets="status,tags")
+    assert body["facets"]["status"] == [{"value": "completed", "count": 2}]
+    await counts_match_hits()
 
 
 async def test_a_query_sorted_by_date_and_the_fields_it_matched(

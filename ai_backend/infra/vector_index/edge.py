@@ -181,7 +181,8 @@ class EdgeVectorIndex:
 
     async def facet(self, key: str, where: FilterSpec | None, limit: int) -> list[tuple[str, int]]:
         where_ = self._filter(where, ())
-        request = self._qe.FacetRequest(key, limit=limit, exact=True, filter=where_)
+        # One pass over the payload index: see VectorIndex.facet.
+        request = self._qe.FacetRequest(key, limit=limit, exact=False, filter=where_)
         return [(str(hit.value), int(hit.count)) for hit in self._shard.facet(request)]
 
     async def dense_vector(self, key: str) -> list[float] | None:

@@ -242,7 +242,7 @@ class ServerVectorIndex:
             key,
             facet_filter=self._filter(where, ()),
             limit=limit,
-            exact=True,
+            exact=False,  # one pass over the payload index: see VectorIndex.facet
         )
         return [(str(hit.value), int(hit.count)) for hit in response.hits]
 
