@@ -104,15 +104,18 @@ def snippet(text: str, query: str) -> str:
     return ("…" if start else "") + window + ("…" if start + SNIPPET_CHARS < len(text) else "")
 
 
-def to_hit(hit: VectorHit, query: str, fields: list[MatchedField] | None = None) -> SearchHit:
+def to_hit(
+    hit: VectorHit, query: str | None, fields: list[MatchedField] | None = None
+) -> SearchHit:
+    """A hit as the API shows it; browsing (no query) scores nothing."""
     payload: dict[str, Any] = hit.payload
     updated = payload.get("updated")
     return SearchHit(
         id=hit.key,
         kind=payload["kind"],
         title=payload["title"],
-        snippet=snippet(payload.get("text") or "", query),
-        score=round(hit.score, 6) if query else 0.0,
+        snippet=snippet(payload.get("text") or "", query or ""),
+        score=0.0 if query is None else round(hit.score, 6),
         matched=sorted(hit.matched),
         matched_fields=fields or [],
         tags=payload.get("tags") or [],
@@ -153,12 +156,11 @@ class SearchService:
     async def search(self, params: SearchParams) -> SearchPage:
         (hits, terms), counted = await asyncio.gather(self._hits(params), self._facets(params))
         more = len(hits) == params.limit and params.offset + params.limit < MAX_DEPTH
-        query = params.query or ""
         return SearchPage(
             query=params.query,
             mode=params.mode,
             sort=params.sort,
-            hits=[to_hit(h, query, self._matched_fields(h, terms)) for h in hits],
+            hits=[to_hit(h, params.query, self._matched_fields(h, terms)) for h in hits],
             offset=params.offset,
             next_cursor=encode_cursor(params, params.offset + params.limit) if more else None,
             facets=counted,
@@ -173,7 +175,9 @@ class SearchService:
         if params.sort == "relevance":
             hits = await self._relevant(params, params.limit, params.offset)
         else:
-            pool = await self._relevant(params, SORT_POOL, 0)
+            # Only what the query is about: sorted by date, the loose tail of a relevance
+            # ranking (a Python course for 德語) would otherwise come first as often as not.
+            pool = [h for h in await self._relevant(params, SORT_POOL, 0) if self._about(h)]
             order = ORDER_FIELDS[params.sort]
             pool.sort(key=lambda h: -(h.payload.get(order) or 0.0))
             hits = pool[params.offset : params.offset + params.limit]
@@ -225,6 +229,12 @@ class SearchService:
             for name, found in zip(params.facets, counts, strict=True)
         }
 
+    def _about(self, hit: VectorHit) -> bool:
+        """Whether a hit shares a word with the query or is related to it in meaning."""
+        if "keyword" in hit.matched:
+            return True
+        return hit.closeness is not None and hit.closeness >= self.embedder.related_cosine
+
     def _matched_fields(self, hit: VectorHit, terms: frozenset[int]) -> list[MatchedField]:
         """The fields of the hit that hold one of the query's words."""
         if not terms:
@@ -242,5 +252,5 @@ class SearchService:
             raise NotFound(f"no public item with id '{item_id}'")
         request = SearchRequest(mode="semantic", limit=limit, dense=vector, exclude=[item_id])
         hits = await self.index.search(request)
-        hits_page = [to_hit(h, "") for h in hits]
+        hits_page = [to_hit(h, "") for h in hits]  # scored by cosine
         return SimilarPage(id=item_id, hits=hits_page, degraded=self.rebuilding())

@@ -161,6 +161,27 @@ async def test_a_query_sorted_by_date_and_the_fields_it_matched(
     assert by_id["p3"]["matched_fields"] == ["notes"]
     newest = await browse(client, auth, q="俳句", tags=unique, mode="keyword", sort="updated")
     assert [h["id"] for h in newest["hits"]] == [f"practice:p3-{unique}", f"practice:p1-{unique}"]
+    # Sorted by date, a hybrid query keeps only what it is about: the Python project, which the
+    # relevance ranking lists last, is left out rather than shown first for being newer.
+    await client.put(
+        f"/v1/practices/p2-{unique}",
+        json={
+            "owner_id": f"a-{unique}",
+            "title": "30 天 Python 小專案",
+            "practice_action": "每天寫一個小程式",
+            "tags": ["python", "程式", unique],
+            "duration_days": 30,
+            "status": "completed",
+            "privacy": "public",
+        },
+        headers=auth("write"),
+    )
+    ranked = await browse(client, auth, q="日文", tags=unique, limit=10)
+    assert ranked["hits"][-1]["id"] == f"practice:p2-{unique}"
+    dated = await browse(client, auth, q="日文", tags=unique, sort="updated")
+    found = [h["id"].split(":")[1].split("-")[0] for h in dated["hits"]]
+    assert {"p1", "p3"} <= set(found)
+    assert "p2" not in found
 
 
 async def test_daodao_resources(client: httpx.AsyncClient, auth: Auth, unique: str) -> None:

@@ -174,6 +174,10 @@ async def test_similar_items(client: httpx.AsyncClient, auth: Auth, catalogue: s
     # Other tests' copies of the fixture share the index: what matters is that the nearest
     # items are about learning German, not which copy they come from.
     assert all(hit["title"].startswith("德語") for hit in response.json()["hits"])
+    # Each says how close it is, nearest first.
+    scores = [hit["score"] for hit in response.json()["hits"]]
+    assert scores == sorted(scores, reverse=True)
+    assert 0 < scores[-1] <= scores[0] <= 1
     missing = await client.get("/v1/items/no-such-item/similar", headers=auth("read"))
     assert missing.status_code == 404
 

@@ -165,7 +165,9 @@ class EdgeVectorIndex:
                 with_payload=with_payload(request),
             )
         signals = Signals(request)
-        return [to_hit(p.payload, p.score, signals(p.vector)) for p in self._shard.query(page)]
+        return [
+            to_hit(p.payload, p.score, *signals(p.vector, p.score)) for p in self._shard.query(page)
+        ]
 
     async def browse(self, request: BrowseRequest) -> list[VectorHit]:
         qe = self._qe

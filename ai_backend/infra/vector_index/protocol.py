@@ -124,6 +124,8 @@ class VectorHit:
     score: float
     payload: dict[str, Any]
     matched: frozenset[str] = frozenset()
+    # The cosine between the hit's vector and the query's, where the search had both.
+    closeness: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,10 +174,16 @@ class VectorIndex(Protocol):
     async def close(self) -> None: ...
 
 
-def to_hit(payload: Mapping[str, Any] | None, score: float, matched: frozenset[str]) -> VectorHit:
+def to_hit(
+    payload: Mapping[str, Any] | None,
+    score: float,
+    matched: frozenset[str],
+    closeness: float | None = None,
+) -> VectorHit:
     data = dict(payload or {})
+    key = str(data.pop("key", ""))
     return VectorHit(
-        key=str(data.pop("key", "")), score=float(score), payload=data, matched=matched
+        key=key, score=float(score), payload=data, matched=matched, closeness=closeness
     )
 
 
@@ -209,15 +217,18 @@ class Signals:
             self.query = np.asarray(request.dense, np.float32)
             self.threshold = request.semantic_match
 
-    def __call__(self, vectors: Any) -> frozenset[str]:
+    def __call__(self, vectors: Any, score: float) -> tuple[frozenset[str], float | None]:
+        """The signals that found a hit, and its cosine to the query where known (a semantic
+        search's score is that cosine)."""
         if self.mode != "hybrid":
-            return frozenset({self.mode})
+            return frozenset({self.mode}), score if self.mode == "semantic" else None
         stored = vectors if isinstance(vectors, dict) else {}
         keyword = not self.terms.isdisjoint(getattr(stored.get(SPARSE), "indices", None) or ())
         dense = stored.get(DENSE)
-        cosine = float(np.asarray(dense, np.float32) @ self.query) if dense else 0.0
-        semantic = not keyword or cosine >= self.threshold
-        return frozenset(n for n, hit in (("keyword", keyword), ("semantic", semantic)) if hit)
+        cosine = float(np.asarray(dense, np.float32) @ self.query) if dense else None
+        semantic = not keyword or (cosine or 0.0) >= self.threshold
+        found = (("keyword", keyword), ("semantic", semantic))
+        return frozenset(n for n, hit in found if hit), cosine
 
 
 def with_payload(request: SearchRequest | BrowseRequest) -> bool | list[str]:

@@ -218,7 +218,7 @@ class ServerVectorIndex:
             )
         response = (await self._client.query_batch_points(self._collection, [page]))[0]
         signals = Signals(request)
-        return [to_hit(p.payload, p.score, signals(p.vector)) for p in response.points]
+        return [to_hit(p.payload, p.score, *signals(p.vector, p.score)) for p in response.points]
 
     async def browse(self, request: BrowseRequest) -> list[VectorHit]:
         from qdrant_client import models
