@@ -230,10 +230,12 @@ class SearchService:
         }
 
     def _about(self, hit: VectorHit) -> bool:
-        """Whether a hit shares a word with the query or is related to it in meaning."""
-        if "keyword" in hit.matched:
+        """Whether a hit holds every word of the query or is related to it in meaning. One
+        shared word is not enough: "learn" alone would bring every course on machine learning
+        into a search for learn German."""
+        if hit.closeness is not None and hit.closeness >= self.embedder.related_cosine:
             return True
-        return hit.closeness is not None and hit.closeness >= self.embedder.related_cosine
+        return hit.coverage == 1.0
 
     def _matched_fields(self, hit: VectorHit, terms: frozenset[int]) -> list[MatchedField]:
         """The fields of the hit that hold one of the query's words."""

@@ -182,6 +182,12 @@ async def test_a_query_sorted_by_date_and_the_fields_it_matched(
     found = [h["id"].split(":")[1].split("-")[0] for h in dated["hits"]]
     assert {"p1", "p3"} <= set(found)
     assert "p2" not in found
+    # One word of two is not enough once the order is by date: only p3 reads aloud in Japanese.
+    both = {"q": "日文 朗讀", "tags": unique, "mode": "keyword"}
+    ranked = await browse(client, auth, **both)
+    assert {"p1", "p3"} <= {h["id"].split(":")[1].split("-")[0] for h in ranked["hits"]}
+    dated = await browse(client, auth, **both, sort="updated")
+    assert [h["id"] for h in dated["hits"]] == [f"practice:p3-{unique}"]
 
 
 async def test_daodao_resources(client: httpx.AsyncClient, auth: Auth, unique: str) -> None:

@@ -32,6 +32,7 @@ from ai_backend.infra.vector_index.protocol import (
     to_hit,
     to_stored,
     with_payload,
+    with_vectors,
 )
 
 logger = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class EdgeVectorIndex:
                 ),
                 with_payload=with_payload(request),
                 # The hits' own vectors tell which signals matched, without extra searches.
-                with_vector=[DENSE, SPARSE],
+                with_vector=with_vectors(request),
             )
         else:
             page = qe.QueryRequest(
@@ -163,6 +164,7 @@ class EdgeVectorIndex:
                 query=self._query(lists[0], request),
                 filter=where,
                 with_payload=with_payload(request),
+                with_vector=with_vectors(request) or False,
             )
         signals = Signals(request)
         return [

@@ -124,8 +124,10 @@ class VectorHit:
     score: float
     payload: dict[str, Any]
     matched: frozenset[str] = frozenset()
-    # The cosine between the hit's vector and the query's, where the search had both.
+    # The cosine between the hit's vector and the query's, and the share of the query's terms
+    # the hit holds, where the search had the vectors to tell.
     closeness: float | None = None
+    coverage: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,12 +181,11 @@ def to_hit(
     score: float,
     matched: frozenset[str],
     closeness: float | None = None,
+    coverage: float | None = None,
 ) -> VectorHit:
     data = dict(payload or {})
     key = str(data.pop("key", ""))
-    return VectorHit(
-        key=key, score=float(score), payload=data, matched=matched, closeness=closeness
-    )
+    return VectorHit(key, float(score), data, matched, closeness, coverage)
 
 
 def to_stored(records: Sequence[Any]) -> dict[str, StoredPoint]:
@@ -210,25 +211,35 @@ class Signals:
 
     def __init__(self, request: SearchRequest) -> None:
         self.mode = request.mode
-        if request.mode == "hybrid":
-            assert request.sparse is not None
-            assert request.dense is not None
-            self.terms = frozenset(request.sparse.indices)
-            self.query = np.asarray(request.dense, np.float32)
-            self.threshold = request.semantic_match
+        self.terms = frozenset(request.sparse.indices if request.sparse else ())
+        self.query = None if request.dense is None else np.asarray(request.dense, np.float32)
+        self.threshold = request.semantic_match
 
-    def __call__(self, vectors: Any, score: float) -> tuple[frozenset[str], float | None]:
-        """The signals that found a hit, and its cosine to the query where known (a semantic
-        search's score is that cosine)."""
-        if self.mode != "hybrid":
-            return frozenset({self.mode}), score if self.mode == "semantic" else None
+    def __call__(
+        self, vectors: Any, score: float
+    ) -> tuple[frozenset[str], float | None, float | None]:
+        """The signals that found a hit, its cosine to the query (a semantic search's score is
+        that cosine) and the share of the query's terms it holds, where known."""
+        if self.mode == "semantic":
+            return frozenset({"semantic"}), score, None
         stored = vectors if isinstance(vectors, dict) else {}
-        keyword = not self.terms.isdisjoint(getattr(stored.get(SPARSE), "indices", None) or ())
+        held = getattr(stored.get(SPARSE), "indices", None)
+        shared = self.terms.intersection(held or ())
+        coverage = len(shared) / len(self.terms) if self.terms and held is not None else None
+        if self.mode == "keyword":
+            return frozenset({"keyword"}), None, coverage
         dense = stored.get(DENSE)
-        cosine = float(np.asarray(dense, np.float32) @ self.query) if dense else None
-        semantic = not keyword or (cosine or 0.0) >= self.threshold
-        found = (("keyword", keyword), ("semantic", semantic))
-        return frozenset(n for n, hit in found if hit), cosine
+        cosine = None
+        if dense and self.query is not None:
+            cosine = float(np.asarray(dense, np.float32) @ self.query)
+        semantic = not shared or (cosine or 0.0) >= self.threshold
+        found = (("keyword", bool(shared)), ("semantic", semantic))
+        return frozenset(n for n, hit in found if hit), cosine, coverage
+
+
+def with_vectors(request: SearchRequest) -> list[str] | None:
+    """The vectors a search returns with its hits, for `Signals` to judge them by."""
+    return {"hybrid": [DENSE, SPARSE], "keyword": [SPARSE], "semantic": None}[request.mode]
 
 
 def with_payload(request: SearchRequest | BrowseRequest) -> bool | list[str]:

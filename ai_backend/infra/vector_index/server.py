@@ -28,6 +28,7 @@ from ai_backend.infra.vector_index.protocol import (
     to_hit,
     to_stored,
     with_payload,
+    with_vectors,
 )
 
 logger = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class ServerVectorIndex:
                 limit=request.limit,
                 offset=request.offset,
                 with_payload=with_payload(request),
-                with_vector=[DENSE, SPARSE],
+                with_vector=with_vectors(request),
             )
         else:
             query, using = self._query(lists[0], request)
@@ -215,6 +216,7 @@ class ServerVectorIndex:
                 limit=request.limit,
                 offset=request.offset,
                 with_payload=with_payload(request),
+                with_vector=with_vectors(request) or False,
             )
         response = (await self._client.query_batch_points(self._collection, [page]))[0]
         signals = Signals(request)
