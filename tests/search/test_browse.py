@@ -20,6 +20,28 @@ async def browse(client: httpx.AsyncClient, auth: Auth, **params: Any) -> dict[s
     return body
 
 
+async def put_practice(
+    client: httpx.AsyncClient,
+    auth: Auth,
+    ident: str,
+    owner: str,
+    title: str,
+    tags: list[str],
+    **fields: object,
+) -> httpx.Response:
+    body = {
+        "owner_id": owner,
+        "title": title,
+        "practice_action": f"{title}，每天記錄",
+        "tags": tags,
+        "duration_days": 30,
+        "status": "active",
+        "privacy": "public",
+        **fields,
+    }
+    return await client.put(f"/v1/practices/{ident}", json=body, headers=auth("write"))
+
+
 async def showcase(client: httpx.AsyncClient, auth: Auth, unique: str) -> None:
     """Four practices of two members, written in this order (so `created` runs p1 to p4)."""
     write = auth("write")
@@ -32,16 +54,16 @@ async def showcase(client: httpx.AsyncClient, auth: Auth, unique: str) -> None:
         ("p4", "b", "Haiku in English", ["寫作", "english"], 60, "completed"),
     ]
     for ident, owner, title, tags, days, status in practices:
-        body = {
-            "owner_id": f"{owner}-{unique}",
-            "title": title,
-            "practice_action": f"{title}，每天記錄",
-            "tags": [*tags, unique],
-            "duration_days": days,
-            "status": status,
-            "privacy": "public",
-        }
-        response = await client.put(f"/v1/practices/{ident}-{unique}", json=body, headers=write)
+        response = await put_practice(
+            client,
+            auth,
+            f"{ident}-{unique}",
+            f"{owner}-{unique}",
+            title,
+            [*tags, unique],
+            duration_days=days,
+            status=status,
+        )
         assert response.status_code == 201, response.text
 
 
@@ -117,24 +139,17 @@ async def test_facets_count_the_filtered_hits(
     ]
     # After an update, a status change, a practice made private and one deleted, the counts
     # still follow the hits: no point counts twice or lingers.
-    write = auth("write")
-    changed = {
-        "owner_id": f"b-{unique}",
-        "title": "晨間日文朗讀",
-        "practice_action": "每天朗讀十分鐘",
-        "tags": ["日文", "朗讀", unique],
-        "duration_days": 7,
-        "status": "completed",
-        "privacy": "public",
-    }
-    for ident, practice in (("p3", changed), ("p1", {**changed, "owner_id": f"a-{unique}"})):
-        url = f"/v1/practices/{ident}-{unique}"
-        response = await client.put(url, json=practice, headers=write)
+    read_aloud = ("晨間日文朗讀", ["日文", "朗讀", unique])
+    for ident, owner in (("p3", "b"), ("p1", "a")):
+        response = await put_practice(
+            client, auth, f"{ident}-{unique}", f"{owner}-{unique}", *read_aloud, status="completed"
+        )
         assert response.status_code == 200, response.text
-    hidden = {**changed, "owner_id": f"a-{unique}", "privacy": "private"}
-    response = await client.put(f"/v1/practices/p2-{unique}", json=hidden, headers=write)
+    response = await put_practice(
+        client, auth, f"p2-{unique}", f"a-{unique}", *read_aloud, privacy="private"
+    )
     assert response.status_code == 200, response.text
-    response = await client.delete(f"/v1/practices/p4-{unique}", headers=write)
+    response = await client.delete(f"/v1/practices/p4-{unique}", headers=auth("write"))
     assert response.status_code == 204, response.text
     body = await browse(client, auth, tags=unique, facets="status,tags")
     assert body["facets"]["status"] == [{"value": "completed", "count": 2}]
@@ -163,19 +178,8 @@ async def test_a_query_sorted_by_date_and_the_fields_it_matched(
     assert [h["id"] for h in newest["hits"]] == [f"practice:p3-{unique}", f"practice:p1-{unique}"]
     # Sorted by date, a hybrid query keeps only what it is about: the Python project, which the
     # relevance ranking lists last, is left out rather than shown first for being newer.
-    await client.put(
-        f"/v1/practices/p2-{unique}",
-        json={
-            "owner_id": f"a-{unique}",
-            "title": "30 天 Python 小專案",
-            "practice_action": "每天寫一個小程式",
-            "tags": ["python", "程式", unique],
-            "duration_days": 30,
-            "status": "completed",
-            "privacy": "public",
-        },
-        headers=auth("write"),
-    )
+    python = ("30 天 Python 小專案", ["python", "程式", unique])
+    await put_practice(client, auth, f"p2-{unique}", f"a-{unique}", *python, status="completed")
     ranked = await browse(client, auth, q="日文", tags=unique, limit=10)
     assert ranked["hits"][-1]["id"] == f"practice:p2-{unique}"
     dated = await browse(client, auth, q="日文", tags=unique, sort="updated")
