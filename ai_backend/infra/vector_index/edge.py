@@ -164,7 +164,7 @@ class EdgeVectorIndex:
                 query=self._query(lists[0], request),
                 filter=where,
                 with_payload=with_payload(request),
-                with_vector=with_vectors(request) or False,
+                with_vector=with_vectors(request),
             )
         signals = Signals(request)
         return [

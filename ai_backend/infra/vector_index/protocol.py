@@ -184,8 +184,14 @@ def to_hit(
     coverage: float | None = None,
 ) -> VectorHit:
     data = dict(payload or {})
-    key = str(data.pop("key", ""))
-    return VectorHit(key, float(score), data, matched, closeness, coverage)
+    return VectorHit(
+        key=str(data.pop("key", "")),
+        score=float(score),
+        payload=data,
+        matched=matched,
+        closeness=closeness,
+        coverage=coverage,
+    )
 
 
 def to_stored(records: Sequence[Any]) -> dict[str, StoredPoint]:
@@ -237,9 +243,15 @@ class Signals:
         return frozenset(n for n, hit in found if hit), cosine, coverage
 
 
-def with_vectors(request: SearchRequest) -> list[str] | None:
-    """The vectors a search returns with its hits, for `Signals` to judge them by."""
-    return {"hybrid": [DENSE, SPARSE], "keyword": [SPARSE], "semantic": None}[request.mode]
+def with_vectors(request: SearchRequest) -> list[str] | bool:
+    """The vectors a search returns with its hits, for `Signals` to judge them by (a semantic
+    hit's score is already its cosine)."""
+    vectors: dict[Mode, list[str] | bool] = {
+        "hybrid": [DENSE, SPARSE],
+        "keyword": [SPARSE],
+        "semantic": False,
+    }
+    return vectors[request.mode]
 
 
 def with_payload(request: SearchRequest | BrowseRequest) -> bool | list[str]:

@@ -216,7 +216,7 @@ class ServerVectorIndex:
                 limit=request.limit,
                 offset=request.offset,
                 with_payload=with_payload(request),
-                with_vector=with_vectors(request) or False,
+                with_vector=with_vectors(request),
             )
         response = (await self._client.query_batch_points(self._collection, [page]))[0]
         signals = Signals(request)
